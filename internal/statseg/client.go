@@ -1,0 +1,147 @@
+package statseg
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultSocketPath is where VPP listens for stats clients unless
+// `statseg { socket-name ... }` says otherwise.
+const DefaultSocketPath = "/run/vpp/stats.sock"
+
+// maxSegmentSize bounds the size a reader maps. VPP's statseg size is a few
+// MiB to a few GiB; anything larger is not a stats segment.
+const maxSegmentSize = 1 << 40
+
+// Connect asks VPP's stats socket for the segment and maps it read-only.
+// timeout bounds the whole exchange.
+func Connect(socketPath string, timeout time.Duration) (*Reader, error) {
+	fd, err := receiveSegmentFd(socketPath, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("stats socket %s: cannot stat the segment VPP sent: %w", socketPath, err)
+	}
+	if st.Size < headerSize || st.Size > maxSegmentSize {
+		return nil, fmt.Errorf("stats socket %s: the file VPP sent has %d bytes, not a stats segment", socketPath, st.Size)
+	}
+	data, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("stats socket %s: cannot map the segment: %w", socketPath, err)
+	}
+	return newReader(data, socketPath, func() error { return unix.Munmap(data) })
+}
+
+// receiveSegmentFd connects to the SEQPACKET socket and receives the one
+// file descriptor VPP sends in SCM_RIGHTS. Go's net package would read the
+// zero-byte message as EOF, hence the raw socket.
+func receiveSegmentFd(socketPath string, timeout time.Duration) (int, error) {
+	sock, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("stats socket %s: %w", socketPath, err)
+	}
+	defer unix.Close(sock)
+	if timeout > 0 {
+		tv := unix.NsecToTimeval(timeout.Nanoseconds())
+		_ = unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		_ = unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+	}
+	if err := unix.Connect(sock, &unix.SockaddrUnix{Name: socketPath}); err != nil {
+		return -1, connectError(socketPath, err)
+	}
+	buf := make([]byte, 64)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	_, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		if errors.Is(err, unix.EAGAIN) {
+			return -1, fmt.Errorf("stats socket %s: no segment received within %v: is it VPP's stats socket (statseg { socket-name }) and not its API socket?", socketPath, timeout)
+		}
+		return -1, fmt.Errorf("stats socket %s: receiving the segment: %w", socketPath, err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return -1, fmt.Errorf("stats socket %s: bad control message: %w", socketPath, err)
+	}
+	fd := -1
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, f := range fds {
+			if fd < 0 {
+				fd = f
+			} else {
+				unix.Close(f) // VPP sends one; never leak extras
+			}
+		}
+	}
+	if fd < 0 {
+		return -1, fmt.Errorf("stats socket %s: the peer sent no file descriptor: is it VPP's stats socket (statseg { socket-name })?", socketPath)
+	}
+	return fd, nil
+}
+
+// connectError turns connect's errno into what an operator should check.
+func connectError(path string, err error) error {
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("stats socket %s does not exist: is VPP running, and does `statseg { socket-name %s }` in its startup.conf name this path? (%w)", path, path, err)
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return fmt.Errorf("permission denied on stats socket %s: run as a user that may write to it (root, or the group that owns it, often `vpp`) (%w)", path, err)
+	case errors.Is(err, unix.ECONNREFUSED):
+		return fmt.Errorf("stats socket %s refused the connection: the file is there but VPP is not listening (VPP stopped or restarting?) (%w)", path, err)
+	case errors.Is(err, unix.EPROTOTYPE), errors.Is(err, unix.ENOTSOCK):
+		return fmt.Errorf("%s is not a SEQPACKET stats socket: point socket_path at VPP's `statseg { socket-name }` (%w)", path, err)
+	}
+	return fmt.Errorf("stats socket %s: %w", path, err)
+}
+
+// OpenFile reads a segment saved in a file (plain, or gzip when the name
+// ends in .gz), such as the captures in testdata or `vppstat capture`.
+func OpenFile(path string) (*Reader, error) {
+	data, err := ReadSegmentFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return newReader(data, path, nil)
+}
+
+// ReadSegmentFile returns the bytes of a segment file, gunzipped if its name
+// ends in .gz.
+func ReadSegmentFile(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("segment file: %w", err)
+	}
+	if !strings.HasSuffix(path, ".gz") {
+		return raw, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("segment file %s: %w", path, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(zr, maxFileSegment+1))
+	if err != nil {
+		return nil, fmt.Errorf("segment file %s: %w", path, err)
+	}
+	if len(data) > maxFileSegment {
+		return nil, fmt.Errorf("segment file %s: more than %d bytes uncompressed: not a stats segment", path, maxFileSegment)
+	}
+	return data, nil
+}
+
+// maxFileSegment bounds what OpenFile decompresses (a gzip bomb is not a
+// stats segment).
+const maxFileSegment = 4 << 30

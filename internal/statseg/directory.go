@@ -1,0 +1,225 @@
+package statseg
+
+import (
+	"fmt"
+)
+
+// Entry is one resolved directory entry. Entries are resolved once per epoch:
+// names, types, symlink targets and the place of every counter row in the
+// mapping do not change until VPP bumps the epoch.
+type Entry struct {
+	Index int    // position in the directory
+	Name  string // stat path, e.g. "/if/rx"
+	Type  Type
+
+	// Symlinks only: the directory index of the target vector and the column
+	// (object index) in it. DataType is the target's type; for every other
+	// entry it equals Type.
+	Target   int
+	Column   int
+	DataType Type
+
+	// Name vectors only: the names by index. A NULL slot reads as "" and is
+	// marked in NullNames (nil when no slot is NULL).
+	Names     []string
+	NullNames []bool
+
+	// Err says why this entry cannot be read (a pointer outside the segment,
+	// a vector running past its end...). Its value is left empty.
+	Err error
+
+	valueOff int    // scalars and gauges: offset of the u64 in the entry
+	rows     []span // counter and histogram vectors: one span per thread
+}
+
+// span is one thread's row of a vector: n cells starting at off.
+type span struct{ off, n int }
+
+// Dir is the resolved directory at one epoch.
+type Dir struct {
+	Epoch   uint64
+	Entries []Entry
+
+	byName map[string]int
+	seg    *segment // the mapping it was resolved from
+}
+
+// Lookup returns the entry named name.
+func (d *Dir) Lookup(name string) (*Entry, bool) {
+	i, ok := d.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return &d.Entries[i], true
+}
+
+// Threads returns the number of thread rows of a counter or histogram entry.
+func (e *Entry) Threads() int { return len(e.rows) }
+
+// maxDirEntries bounds the directory length a reader accepts. VPP with
+// tens of thousands of interfaces has a few hundred thousand entries; a
+// larger count is a corrupt header, not a bigger VPP.
+const maxDirEntries = 1 << 24
+
+// resolve reads the directory at dirPtr. It fails only when the directory
+// itself is unreadable; an unreadable entry gets its Err set instead.
+func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
+	off, n, err := s.vector(dirPtr, entrySize)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	if n > maxDirEntries {
+		return nil, fmt.Errorf("directory: %d entries is more than any VPP publishes", n)
+	}
+	d := &Dir{
+		Epoch:   epoch,
+		Entries: make([]Entry, n),
+		byName:  make(map[string]int, n),
+		seg:     s,
+	}
+	// Vectors of a real segment never overlap, so all rows together fit in
+	// the segment. A hostile segment pointing every entry at the same large
+	// vector would otherwise make readers copy many times its size.
+	budget := len(s.data)
+	for i := range d.Entries {
+		e := &d.Entries[i]
+		eo := off + i*entrySize
+		e.Index = i
+		e.Type = Type(s.u32(eo + entryType))
+		e.DataType = e.Type
+		if e.Type == TypeEmpty {
+			continue // the union is a free-list link and the name is stale
+		}
+		e.Name = string(s.cstring(eo+entryName, EntryNameSize))
+		if _, dup := d.byName[e.Name]; !dup {
+			d.byName[e.Name] = i
+		}
+		union := s.u64(eo + entryUnion)
+		switch e.Type {
+		case TypeScalar, TypeGauge:
+			e.valueOff = eo + entryUnion
+		case TypeCounterSimple, TypeHistogramLog2:
+			e.rows, e.Err = s.rows(union, counterElemSize, &budget)
+		case TypeCounterCombined:
+			e.rows, e.Err = s.rows(union, combinedSize, &budget)
+		case TypeNameVector:
+			e.Names, e.NullNames, e.Err = s.names(union, &budget)
+		case TypeSymlink:
+			e.Target, e.Column = int(uint32(union)), int(uint32(union>>32))
+		case TypeRingBuffer:
+			// Listed, not decoded: nothing VPP publishes today needs it.
+		default:
+			e.Err = fmt.Errorf("unknown entry type %d", uint32(e.Type))
+		}
+		if e.Err != nil {
+			e.Err = fmt.Errorf("stat %q (%s): %w", e.Name, e.Type, e.Err)
+		}
+	}
+	// Symlinks last: their targets may come after them in the directory.
+	for i := range d.Entries {
+		if e := &d.Entries[i]; e.Type == TypeSymlink {
+			d.link(e)
+		}
+	}
+	return d, nil
+}
+
+// rows resolves a vector of per-thread pointers to vectors of elemSize cells.
+// A NULL thread pointer is an empty row, as VPP's reader treats it.
+func (s *segment) rows(ptr uint64, elemSize int, budget *int) ([]span, error) {
+	off, threads, err := s.vector(ptr, pointerSize)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]span, threads)
+	for t := range rows {
+		p := s.u64(off + t*pointerSize)
+		if p == 0 {
+			continue
+		}
+		roff, n, err := s.vector(p, elemSize)
+		if err != nil {
+			return nil, fmt.Errorf("thread %d: %w", t, err)
+		}
+		if *budget -= n * elemSize; *budget < 0 {
+			return nil, fmt.Errorf("thread %d: vectors overlap: more counter bytes than the segment holds", t)
+		}
+		rows[t] = span{roff, n}
+	}
+	return rows, nil
+}
+
+// names resolves a name vector: a vector of pointers to u8 vectors. VPP's
+// names carry a terminating NUL inside their length; like its C reader we
+// stop at the first NUL.
+func (s *segment) names(ptr uint64, budget *int) ([]string, []bool, error) {
+	off, n, err := s.vector(ptr, pointerSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make([]string, n)
+	var null []bool
+	for i := range names {
+		p := s.u64(off + i*pointerSize)
+		if p == 0 {
+			if null == nil {
+				null = make([]bool, n)
+			}
+			null[i] = true
+			continue
+		}
+		noff, ok := s.offset(p)
+		if !ok || noff < vecHeaderSize {
+			return nil, nil, fmt.Errorf("name %d: pointer %#x is outside the segment", i, p)
+		}
+		ln := int(s.u32(noff + vecLenOffset))
+		if ln > len(s.data)-noff {
+			return nil, nil, fmt.Errorf("name %d: %d bytes run past the end of the segment", i, ln)
+		}
+		if *budget -= ln; *budget < 0 {
+			return nil, nil, fmt.Errorf("name %d: names overlap: more name bytes than the segment holds", i)
+		}
+		names[i] = string(s.cstring(noff, ln))
+	}
+	return names, null, nil
+}
+
+// link resolves a symlink to one column of its target's rows.
+func (d *Dir) link(e *Entry) {
+	fail := func(format string, args ...any) {
+		e.Err = fmt.Errorf("stat %q (symlink to entry %d column %d): %s", e.Name, e.Target, e.Column, fmt.Sprintf(format, args...))
+	}
+	if e.Target >= len(d.Entries) {
+		fail("the directory has only %d entries", len(d.Entries))
+		return
+	}
+	t := &d.Entries[e.Target]
+	e.DataType = t.Type
+	switch {
+	case t.Err != nil:
+		fail("target unreadable: %v", t.Err)
+		return
+	case t.Type == TypeSymlink:
+		fail("target is itself a symlink")
+		return
+	case t.Type != TypeCounterSimple && t.Type != TypeCounterCombined:
+		fail("target %q is a %s; only counter vectors are linked", t.Name, t.Type)
+		return
+	}
+	elem := counterElemSize
+	if t.Type == TypeCounterCombined {
+		elem = combinedSize
+	}
+	e.rows = make([]span, len(t.rows))
+	for th, r := range t.rows {
+		if r.n == 0 {
+			continue // a NULL row stays empty
+		}
+		if e.Column >= r.n {
+			fail("thread %d has only %d columns", th, r.n)
+			e.rows = nil
+			return
+		}
+		e.rows[th] = span{r.off + e.Column*elem, 1}
+	}
+}

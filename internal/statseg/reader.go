@@ -1,0 +1,272 @@
+package statseg
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"time"
+)
+
+// ErrBusy is returned when VPP kept changing the directory for the whole
+// time a read was allowed to take. It is transient: try again later.
+var ErrBusy = errors.New("statseg: VPP kept updating the stats directory; read abandoned, try again")
+
+// Reader reads a stats segment with VPP's optimistic locking protocol. It
+// never writes to the segment and never blocks VPP.
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	seg    *segment
+	source string
+	closer func() error
+
+	// BusyWait bounds how long one attempt waits for VPP to finish a
+	// directory change (in_progress != 0).
+	BusyWait time.Duration
+	// Attempts bounds how many times a read restarts because the epoch moved.
+	Attempts int
+
+	dir *Dir // the directory at the last epoch seen
+}
+
+// Default bounds of the locking protocol. VPP holds the lock for
+// microseconds; a lock held for longer is a VPP stuck (or dead) mid-change.
+const (
+	DefaultBusyWait = 100 * time.Millisecond
+	DefaultAttempts = 10
+)
+
+func newReader(data []byte, source string, closer func() error) (*Reader, error) {
+	if len(data) < headerSize {
+		return nil, fmt.Errorf("%s: %d bytes is too small for a stats segment header", source, len(data))
+	}
+	r := &Reader{
+		seg:      &segment{data: data},
+		source:   source,
+		closer:   closer,
+		BusyWait: DefaultBusyWait,
+		Attempts: DefaultAttempts,
+	}
+	if v := r.seg.load64(headerVersion); v != SegmentVersion {
+		r.Close()
+		return nil, fmt.Errorf("%s: stats segment version %d, this reader knows version %d (VPP 22.06 and later)", source, v, SegmentVersion)
+	}
+	r.seg.base = r.seg.load64(headerBase)
+	return r, nil
+}
+
+// FromBytes reads a segment held in memory, such as a capture. data must
+// stay unchanged while the reader uses it, except the way VPP changes it.
+func FromBytes(data []byte) (*Reader, error) { return newReader(data, "segment", nil) }
+
+// Source names what the reader reads (socket path or file name).
+func (r *Reader) Source() string { return r.source }
+
+// Size is the size of the mapped segment in bytes.
+func (r *Reader) Size() int { return len(r.seg.data) }
+
+// Close releases the mapping. Slices obtained from the reader stay valid;
+// the entries' values were copied out of the mapping.
+func (r *Reader) Close() error {
+	if r.closer == nil {
+		return nil
+	}
+	c := r.closer
+	r.closer = nil
+	return c()
+}
+
+// Header is the segment's shared header as read now.
+type Header struct {
+	Version    uint64
+	Base       uint64
+	Epoch      uint64
+	InProgress uint64
+	Directory  uint64
+}
+
+// Header reads the shared header without any locking.
+func (r *Reader) Header() Header {
+	s := r.seg
+	return Header{
+		Version:    s.load64(headerVersion),
+		Base:       s.load64(headerBase),
+		Epoch:      s.load64(headerEpoch),
+		InProgress: s.load64(headerInProgress),
+		Directory:  s.load64(headerDirectory),
+	}
+}
+
+// Value is an entry's value as of the last Snapshot. Slices are reused from
+// one snapshot to the next.
+type Value struct {
+	Scalar    uint64       // scalars and gauges
+	Simple    [][]uint64   // simple counters [thread][index]; symlinks: [thread][1]
+	Combined  [][]Combined // combined counters, as Simple
+	Histogram [][]uint64   // histogram_log2 bins [thread][bin]
+}
+
+// Snapshot holds a consistent view of the entries a caller wants: the
+// directory, and for each wanted entry its value. Reuse one Snapshot across
+// reads: at an unchanged epoch a read allocates nothing.
+type Snapshot struct {
+	Dir    *Dir
+	Values []Value // parallel to Dir.Entries; only wanted entries are filled
+	Wanted []int   // indexes of the wanted, readable entries
+	// Errs holds the errors of wanted entries that cannot be read.
+	Errs []error
+
+	want func(*Entry) bool
+}
+
+// All wants every entry.
+func All(*Entry) bool { return true }
+
+// Snapshot refreshes s with the entries for which want returns true (nil
+// means all). want is asked once per directory epoch, so it must depend on
+// the entry alone. The result is consistent: it was read while VPP did not
+// change the directory. Entries that cannot be read are listed in s.Errs and
+// do not fail the snapshot.
+func (r *Reader) Snapshot(s *Snapshot, want func(*Entry) bool) (err error) {
+	if want == nil {
+		want = All
+	}
+	// A producer that truncates its memfd under us turns reads into SIGBUS;
+	// make that an error of this read rather than the end of the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: the stats segment became unreadable (VPP truncated or unmapped it?): %v", r.source, p)
+		}
+	}()
+	for range max(r.Attempts, 1) {
+		epoch, ok := r.waitIdle()
+		if !ok {
+			return fmt.Errorf("%s: %w (in_progress stayed set for %v)", r.source, ErrBusy, r.BusyWait)
+		}
+		dir, err := r.directory(epoch)
+		if err != nil {
+			if r.unchanged(epoch) {
+				return fmt.Errorf("%s: %w", r.source, err)
+			}
+			continue // read while VPP moved things: try again
+		}
+		if s.Dir != dir {
+			s.select_(dir, want)
+		} else if s.want == nil {
+			s.want = want
+		}
+		s.read(r.seg)
+		if r.unchanged(epoch) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: %w (epoch moved during %d attempts)", r.source, ErrBusy, max(r.Attempts, 1))
+}
+
+// Directory returns the directory at the current epoch, consistent with it.
+func (r *Reader) Directory() (*Dir, error) {
+	var s Snapshot
+	err := r.Snapshot(&s, func(*Entry) bool { return false })
+	return s.Dir, err
+}
+
+// waitIdle waits, bounded by BusyWait, until no directory change is in
+// progress and returns the epoch at that moment.
+func (r *Reader) waitIdle() (uint64, bool) {
+	var deadline time.Time
+	for spins := 0; ; spins++ {
+		epoch := r.seg.load64(headerEpoch)
+		if r.seg.load64(headerInProgress) == 0 {
+			return epoch, true
+		}
+		if spins < 100 {
+			runtime.Gosched()
+			continue
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(r.BusyWait)
+		} else if time.Now().After(deadline) {
+			return 0, false
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// unchanged reports whether the segment is still at epoch and idle, which
+// makes everything read since that epoch was seen valid.
+func (r *Reader) unchanged(epoch uint64) bool {
+	return r.seg.load64(headerInProgress) == 0 && r.seg.load64(headerEpoch) == epoch
+}
+
+// directory returns the resolved directory at epoch, resolving it anew
+// only when the epoch moved.
+func (r *Reader) directory(epoch uint64) (*Dir, error) {
+	if r.dir != nil && r.dir.Epoch == epoch {
+		return r.dir, nil
+	}
+	d, err := r.seg.resolve(epoch, r.seg.load64(headerDirectory))
+	if err != nil {
+		return nil, err
+	}
+	r.dir = d
+	return d, nil
+}
+
+// select_ points s at a new directory and decides which entries it reads.
+func (s *Snapshot) select_(d *Dir, want func(*Entry) bool) {
+	s.Dir, s.want = d, want
+	s.Wanted = s.Wanted[:0]
+	s.Errs = s.Errs[:0]
+	if cap(s.Values) >= len(d.Entries) {
+		s.Values = s.Values[:len(d.Entries)]
+		clear(s.Values)
+	} else {
+		s.Values = make([]Value, len(d.Entries))
+	}
+	for i := range d.Entries {
+		e := &d.Entries[i]
+		if e.Type == TypeEmpty || !want(e) {
+			continue
+		}
+		if e.Err != nil {
+			s.Errs = append(s.Errs, e.Err)
+			continue
+		}
+		s.Wanted = append(s.Wanted, i)
+	}
+}
+
+// read copies the wanted values out of the mapping into s's buffers.
+func (s *Snapshot) read(seg *segment) {
+	for _, i := range s.Wanted {
+		e, v := &s.Dir.Entries[i], &s.Values[i]
+		switch e.DataType {
+		case TypeScalar, TypeGauge:
+			v.Scalar = seg.load64(e.valueOff)
+		case TypeCounterSimple:
+			v.Simple = copyRows(v.Simple, e.rows, seg.u64s)
+		case TypeCounterCombined:
+			v.Combined = copyRows(v.Combined, e.rows, seg.combined)
+		case TypeHistogramLog2:
+			v.Histogram = copyRows(v.Histogram, e.rows, seg.u64s)
+		}
+	}
+}
+
+// copyRows copies each row of cells into dst, reusing its slices.
+func copyRows[T any](dst [][]T, rows []span, cells func(off, n int) []T) [][]T {
+	if cap(dst) < len(rows) {
+		dst = append(dst[:cap(dst)], make([][]T, len(rows)-cap(dst))...)
+	}
+	dst = dst[:len(rows)]
+	for t, r := range rows {
+		if cap(dst[t]) < r.n {
+			dst[t] = make([]T, r.n)
+		}
+		dst[t] = dst[t][:r.n]
+		copy(dst[t], cells(r.off, r.n))
+	}
+	return dst
+}
