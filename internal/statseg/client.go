@@ -40,7 +40,33 @@ func Connect(socketPath string, timeout time.Duration) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stats socket %s: cannot map the segment: %w", socketPath, err)
 	}
-	return newReader(data, socketPath, func() error { return unix.Munmap(data) })
+	r, err := newReader(data, socketPath, func() error { return unix.Munmap(data) })
+	if err != nil {
+		return nil, err
+	}
+	r.socketID, _ = fileID(socketPath)
+	return r, nil
+}
+
+// fileID identifies the file at path. A restarted VPP binds a new socket
+// file, and serves a new segment on it.
+func fileID(path string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Dev<<32 ^ st.Ino, nil
+}
+
+// SocketReplaced reports whether the stats socket the reader connected to is
+// gone or is another file now: VPP restarted (or stopped), and the segment
+// this reader maps is frozen. Readers of files always report false.
+func (r *Reader) SocketReplaced() bool {
+	if r.socketID == 0 {
+		return false
+	}
+	id, err := fileID(r.source)
+	return err != nil || id != r.socketID
 }
 
 // receiveSegmentFd connects to the SEQPACKET socket and receives the one

@@ -42,6 +42,13 @@ type Dir struct {
 
 	byName map[string]int
 	seg    *segment // the mapping it was resolved from
+
+	// VPP adds symlinks (and so reuses free slots or grows the directory)
+	// without taking the lock or bumping the epoch. These words, the
+	// directory's place and each entry's type and union, tell a reader
+	// whether the directory it resolved is still the one in the segment.
+	dirPtr uint64
+	sig    []uint64
 }
 
 // Lookup returns the entry named name.
@@ -76,6 +83,8 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		Entries: make([]Entry, n),
 		byName:  make(map[string]int, n),
 		seg:     s,
+		dirPtr:  dirPtr,
+		sig:     make([]uint64, 2*n),
 	}
 	// Vectors of a real segment never overlap, so all rows together fit in
 	// the segment. A hostile segment pointing every entry at the same large
@@ -85,6 +94,7 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		e := &d.Entries[i]
 		eo := off + i*entrySize
 		e.Index = i
+		d.sig[2*i], d.sig[2*i+1] = s.u64(eo), s.u64(eo+entryUnion)
 		e.Type = Type(s.u32(eo + entryType))
 		e.DataType = e.Type
 		if e.Type == TypeEmpty {
@@ -122,6 +132,25 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		}
 	}
 	return d, nil
+}
+
+// current reports whether the segment's directory is still the one d was
+// resolved from: same place, same length, same types and unions.
+func (d *Dir) current(s *segment, dirPtr uint64) bool {
+	if dirPtr != d.dirPtr {
+		return false
+	}
+	off, n, err := s.vector(dirPtr, entrySize)
+	if err != nil || n != len(d.Entries) {
+		return false
+	}
+	for i := range n {
+		eo := off + i*entrySize
+		if s.u64(eo) != d.sig[2*i] || s.u64(eo+entryUnion) != d.sig[2*i+1] {
+			return false
+		}
+	}
+	return true
 }
 
 // rows resolves a vector of per-thread pointers to vectors of elemSize cells.
@@ -202,8 +231,14 @@ func (d *Dir) link(e *Entry) {
 	case t.Type == TypeSymlink:
 		fail("target is itself a symlink")
 		return
+	case t.Type == TypeScalar || t.Type == TypeGauge:
+		e.valueOff = t.valueOff // VPP's reader copies the target's value
+		return
+	case t.Type == TypeNameVector:
+		e.Names, e.NullNames = t.Names, t.NullNames // the whole vector, as VPP's reader does
+		return
 	case t.Type != TypeCounterSimple && t.Type != TypeCounterCombined:
-		fail("target %q is a %s; only counter vectors are linked", t.Name, t.Type)
+		fail("target %q is a %s, which cannot be linked", t.Name, t.Type)
 		return
 	}
 	elem := counterElemSize

@@ -58,6 +58,7 @@ func WriteDump(w io.Writer, s *Snapshot) error {
 				}
 			}
 		case TypeNameVector:
+			// VPP's reader prints a symlink to a name vector as the whole vector.
 			for k, name := range e.Names {
 				if e.NullNames != nil && e.NullNames[k] {
 					continue
@@ -72,17 +73,55 @@ func WriteDump(w io.Writer, s *Snapshot) error {
 			}
 		case TypeHistogramLog2:
 			for t, bins := range v.Histogram {
-				for k, c := range bins {
-					line = appendIndex(line[:0], k, t)
-					line = strconv.AppendUint(line, c, 10)
-					line = append(line, ' ')
-					line = appendName(line, e.Name)
-					bw.Write(line)
-				}
+				line = appendHistogram(line[:0], e.Name, t, bins)
+				bw.Write(line)
 			}
 		}
 	}
 	return bw.Flush()
+}
+
+// appendHistogram appends a thread's log2 histogram as vpp_get_stats prints
+// it. bins[0] holds min_exp; bins[j] counts values v with
+// floor(log2 v) = min_exp+j-1, and VPP labels each bin with that lower bound.
+// No capture holds a histogram yet: this follows vpp_get_stats.c as read.
+func appendHistogram(b []byte, name string, thread int, bins []uint64) []byte {
+	if len(bins) < 2 {
+		return b // VPP skips threads without bins
+	}
+	b = append(b, "Histogram "...)
+	b = append(b, name...)
+	b = append(b, " (thread "...)
+	b = strconv.AppendInt(b, int64(thread), 10)
+	b = append(b, "):\n"...)
+	minExp := bins[0]
+	var cumulative, sum uint64
+	for j := 1; j < len(bins); j++ {
+		shift := minExp + uint64(j) - 1
+		bound := uint64(0)
+		if shift < 64 {
+			bound = 1 << shift
+		}
+		cumulative += bins[j]
+		sum += bins[j] * bound
+		if j == len(bins)-1 {
+			break // the top bin is open-ended: it shows in +Inf
+		}
+		b = append(b, "  <= "...)
+		b = strconv.AppendUint(b, bound, 10)
+		b = append(b, ": "...)
+		b = strconv.AppendUint(b, bins[j], 10)
+		b = append(b, " (cumulative: "...)
+		b = strconv.AppendUint(b, cumulative, 10)
+		b = append(b, ")\n"...)
+	}
+	b = append(b, "  +Inf: "...)
+	b = strconv.AppendUint(b, cumulative, 10)
+	b = append(b, " (total count: "...)
+	b = strconv.AppendUint(b, cumulative, 10)
+	b = append(b, ", sum: "...)
+	b = strconv.AppendUint(b, sum, 10)
+	return append(b, ")\n"...)
 }
 
 // appendIndex appends "[k @ t]: ".

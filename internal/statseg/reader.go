@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"time"
+	"unsafe"
 )
 
 // ErrBusy is returned when VPP kept changing the directory for the whole
@@ -27,7 +28,8 @@ type Reader struct {
 	// Attempts bounds how many times a read restarts because the epoch moved.
 	Attempts int
 
-	dir *Dir // the directory at the last epoch seen
+	dir      *Dir   // the directory at the last epoch seen
+	socketID uint64 // identity of the socket file at connect time
 }
 
 // Default bounds of the locking protocol. VPP holds the lock for
@@ -39,7 +41,19 @@ const (
 
 func newReader(data []byte, source string, closer func() error) (*Reader, error) {
 	if len(data) < headerSize {
+		if closer != nil {
+			closer()
+		}
 		return nil, fmt.Errorf("%s: %d bytes is too small for a stats segment header", source, len(data))
+	}
+	if uintptr(unsafe.Pointer(&data[0]))%8 != 0 {
+		// Header words are read atomically and counters as u64 slices:
+		// both want 8-byte alignment. Mappings are page aligned; only a
+		// caller's odd slice gets here.
+		aligned := make([]uint64, (len(data)+7)/8)
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&aligned[0])), len(aligned)*8)[:len(data)]
+		copy(b, data)
+		data = b
 	}
 	r := &Reader{
 		seg:      &segment{data: data},
@@ -203,10 +217,11 @@ func (r *Reader) unchanged(epoch uint64) bool {
 // directory returns the resolved directory at epoch, resolving it anew
 // only when the epoch moved.
 func (r *Reader) directory(epoch uint64) (*Dir, error) {
-	if r.dir != nil && r.dir.Epoch == epoch {
+	dirPtr := r.seg.load64(headerDirectory)
+	if r.dir != nil && r.dir.Epoch == epoch && r.dir.current(r.seg, dirPtr) {
 		return r.dir, nil
 	}
-	d, err := r.seg.resolve(epoch, r.seg.load64(headerDirectory))
+	d, err := r.seg.resolve(epoch, dirPtr)
 	if err != nil {
 		return nil, err
 	}
@@ -269,4 +284,27 @@ func copyRows[T any](dst [][]T, rows []span, cells func(off, n int) []T) [][]T {
 		copy(dst[t], cells(r.off, r.n))
 	}
 	return dst
+}
+
+// Copy returns a consistent copy of the whole segment: taken while no
+// directory change was in progress and the epoch did not move.
+func (r *Reader) Copy() (out []byte, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: the stats segment became unreadable while copying it: %v", r.source, p)
+		}
+	}()
+	out = make([]byte, len(r.seg.data))
+	for range max(r.Attempts, 1) {
+		epoch, ok := r.waitIdle()
+		if !ok {
+			return nil, fmt.Errorf("%s: %w (in_progress stayed set for %v)", r.source, ErrBusy, r.BusyWait)
+		}
+		copy(out, r.seg.data)
+		if r.unchanged(epoch) {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w (epoch moved during %d attempts)", r.source, ErrBusy, max(r.Attempts, 1))
 }
