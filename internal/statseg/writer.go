@@ -285,7 +285,7 @@ type Handle struct {
 	// Vector entries only.
 	outer wvec   // per-thread pointers, or string pointers
 	rows  []wvec // counter rows, or strings (zero block for a NULL slot)
-	n     int   // columns of counter rows
+	n     int    // columns of counter rows
 }
 
 // Index returns the entry's position in the directory (the symlink target).

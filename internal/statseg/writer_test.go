@@ -69,7 +69,7 @@ type seg struct {
 }
 
 func (s seg) u64(off uint64) uint64 { return binary.LittleEndian.Uint64(s.b[off:]) }
-func (s seg) off(ptr uint64) uint64  { return ptr - s.base }
+func (s seg) off(ptr uint64) uint64 { return ptr - s.base }
 
 // vecHdr returns len, hdr_size, the align byte and grow_elts of the vector
 // whose element 0 is at off.
