@@ -149,11 +149,7 @@ func (r *Reader) Snapshot(s *Snapshot, want func(*Entry) bool) (err error) {
 	// A producer that truncates its memfd under us turns reads into SIGBUS;
 	// make that an error of this read rather than the end of the process.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: the stats segment became unreadable (VPP truncated or unmapped it?): %v", r.source, p)
-		}
-	}()
+	defer r.recoverFault(&err)
 	for range max(r.Attempts, 1) {
 		epoch, ok := r.waitIdle()
 		if !ok {
@@ -177,6 +173,20 @@ func (r *Reader) Snapshot(s *Snapshot, want func(*Entry) bool) (err error) {
 		}
 	}
 	return fmt.Errorf("%s: %w (epoch moved during %d attempts)", r.source, ErrBusy, max(r.Attempts, 1))
+}
+
+// recoverFault turns a memory fault on the mapping (SIGBUS after the
+// producer truncated its memfd) into an error. Any other panic is a bug and
+// goes on.
+func (r *Reader) recoverFault(err *error) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if _, fault := p.(interface{ Addr() uintptr }); !fault {
+		panic(p)
+	}
+	*err = fmt.Errorf("%s: the stats segment became unreadable (did VPP truncate or unmap it?): %v", r.source, p)
 }
 
 // Directory returns the directory at the current epoch, consistent with it.
@@ -290,11 +300,7 @@ func copyRows[T any](dst [][]T, rows []span, cells func(off, n int) []T) [][]T {
 // directory change was in progress and the epoch did not move.
 func (r *Reader) Copy() (out []byte, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: the stats segment became unreadable while copying it: %v", r.source, p)
-		}
-	}()
+	defer r.recoverFault(&err)
 	out = make([]byte, len(r.seg.data))
 	for range max(r.Attempts, 1) {
 		epoch, ok := r.waitIdle()

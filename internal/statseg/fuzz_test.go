@@ -1,0 +1,131 @@
+package statseg
+
+import (
+	"encoding/binary"
+	"io"
+	"testing"
+)
+
+// compact returns the prefix of a real capture that holds everything its
+// directory refers to: a valid segment small enough for the fuzzer to
+// mutate usefully (the captures are 16 MiB, mostly free heap).
+func compact(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := ReadSegmentFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := FromBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Directory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.seg
+	end := 0
+	grow := func(off, n int) { end = max(end, off+n) }
+	doff, n, _ := s.vector(d.dirPtr, entrySize)
+	grow(doff, n*entrySize)
+	for i := range d.Entries {
+		e := &d.Entries[i]
+		union := s.u64(doff + i*entrySize + entryUnion)
+		switch e.Type {
+		case TypeCounterSimple, TypeCounterCombined, TypeHistogramLog2, TypeNameVector:
+			voff, vn, _ := s.vector(union, pointerSize)
+			grow(voff, vn*pointerSize)
+			for k := range vn {
+				if p := s.u64(voff + k*pointerSize); p != 0 {
+					off, _ := s.offset(p)
+					grow(off, int(s.u32(off+vecLenOffset))*combinedSize)
+				}
+			}
+		}
+	}
+	return data[:min(len(data), (end+4095)&^4095)]
+}
+
+// readAll is what every fuzz target checks: whatever the bytes hold, the
+// reader returns values or errors, and never panics, faults or reads more
+// than the segment holds.
+func readAll(t *testing.T, data []byte) {
+	r, err := FromBytes(data)
+	if err != nil {
+		return
+	}
+	r.BusyWait, r.Attempts = 0, 1
+	var s Snapshot
+	if err := r.Snapshot(&s, nil); err != nil {
+		return
+	}
+	cells := 0
+	for _, i := range s.Wanted {
+		v := &s.Values[i]
+		for _, row := range v.Simple {
+			cells += len(row)
+		}
+		for _, row := range v.Combined {
+			cells += 2 * len(row)
+		}
+		for _, row := range v.Histogram {
+			cells += len(row)
+		}
+	}
+	// Vectors may not overlap; a symlink adds one cell per thread row of
+	// its target, and every row pointer takes 8 bytes of the segment.
+	if limit := len(data)/8 + 2*len(s.Dir.Entries)*len(data)/8; cells > limit {
+		t.Fatalf("read %d cells from a %d-byte segment", cells, len(data))
+	}
+	if err := WriteDump(io.Discard, &s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzSegment reads arbitrary small byte strings as segments.
+func FuzzSegment(f *testing.F) {
+	hdr := make([]byte, 4096)
+	binary.LittleEndian.PutUint64(hdr[headerVersion:], SegmentVersion)
+	binary.LittleEndian.PutUint64(hdr[headerBase:], 0x7f0000000000)
+	f.Add(hdr[:headerSize])
+	// A directory of three entries at offset 64, all zero (illegal type).
+	self := append([]byte(nil), hdr...)
+	binary.LittleEndian.PutUint64(self[headerDirectory:], 0x7f0000000000+64)
+	binary.LittleEndian.PutUint32(self[56:], 3)
+	f.Add(self)
+	f.Fuzz(readAll)
+}
+
+// FuzzCapture corrupts the real captures: the input is a list of 12-byte
+// patches (u32 offset, u64 value) written into a compacted capture. The
+// captures are 1 MiB once compacted, too large for byte-level mutation to
+// reach their structure; patches aim the fuzzer at it (offsets are taken
+// modulo the size and aligned to 4 bytes, as the structure's fields are).
+func FuzzCapture(f *testing.F) {
+	paths := captures(f)
+	segs := make([][]byte, len(paths))
+	for i, p := range paths {
+		segs[i] = compact(f, p)
+		f.Add(uint8(i), []byte{})
+	}
+	// Seeds aimed at the header words and a directory entry's union.
+	f.Add(uint8(0), patch(headerDirectory, 0x1))
+	f.Add(uint8(3), patch(headerBase, 0x10))
+	f.Add(uint8(3), patch(0x2aa90+3*entrySize+entryUnion, 0x7f5f1e827000+0xfffff0))
+	f.Fuzz(func(t *testing.T, which uint8, patches []byte) {
+		seg := segs[int(which)%len(segs)]
+		data := append([]byte(nil), seg...)
+		for ; len(patches) >= 12; patches = patches[12:] {
+			off := int(binary.LittleEndian.Uint32(patches)) % (len(data) - 8) &^ 3
+			binary.LittleEndian.PutUint64(data[off:], binary.LittleEndian.Uint64(patches[4:]))
+		}
+		readAll(t, data)
+	})
+}
+
+func patch(off int, v uint64) []byte {
+	b := make([]byte, 12)
+	binary.LittleEndian.PutUint32(b, uint32(off))
+	binary.LittleEndian.PutUint64(b[4:], v)
+	return b
+}
