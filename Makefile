@@ -1,0 +1,105 @@
+# Build, test and demo targets for vppstats. Everything works from a fresh
+# clone: the only tools are Go (on PATH, or at /usr/local/go) and the ones the
+# tools module internal/tools pins (ocb, mdatagen).
+#
+#   make demo      simulated VPP + otelcol-vpp, Prometheus on 127.0.0.1:8889
+#   make test      vet, gofmt, unit/golden tests with -race, fuzz, e2e
+#   make otelcol   build/otelcol-vpp/otelcol-vpp (ocb, builder-config.yaml)
+#   make vppstat   build/bin/vppstat
+#   make generate  regenerate the receiver's mdatagen code
+#   make bench     benchmarks
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(PATH):/usr/local/go/bin
+
+GO        ?= go
+BUILD     := $(CURDIR)/build
+BIN       := $(BUILD)/bin
+BUILDER   := $(BIN)/builder
+MDATAGEN  := $(BIN)/mdatagen
+VPPSTAT   := $(BIN)/vppstat
+OTELCOL_DIR := $(BUILD)/otelcol-vpp
+OTELCOL   := $(OTELCOL_DIR)/otelcol-vpp
+
+# Fuzzing time per target in `make test` (go test -fuzztime).
+FUZZTIME  ?= 20s
+# Extra flags for the unit test run, e.g. TESTFLAGS=-v.
+TESTFLAGS ?=
+
+# Packages of the main module, minus the end-to-end tests (which need the
+# binaries and run in their own step).
+UNIT_PKGS = $$($(GO) list ./... | grep -v /internal/e2e)
+
+.PHONY: all demo test vet fmt-check unit fuzz e2e otelcol vppstat generate bench tools clean
+
+all: vppstat otelcol
+
+## Tools from the tools module (versions pinned in internal/tools/go.mod).
+tools: $(BUILDER) $(MDATAGEN)
+
+$(BUILDER): internal/tools/go.mod internal/tools/go.sum
+	$(GO) -C internal/tools build -o $(BUILDER) go.opentelemetry.io/collector/cmd/builder
+
+$(MDATAGEN): internal/tools/go.mod internal/tools/go.sum
+	$(GO) -C internal/tools build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
+
+## Binaries.
+vppstat:
+	$(GO) build -o $(VPPSTAT) ./cmd/vppstat
+
+# ocb resolves the relative paths of builder-config.yaml from the current
+# directory, so it always runs from the repository root. Generating the
+# sources (and `go get`/`go mod tidy` of the distribution) happens again only
+# when the manifest or the main module's dependencies change; compiling is
+# incremental through Go's build cache.
+$(OTELCOL_DIR)/go.mod: builder-config.yaml go.mod go.sum $(BUILDER)
+	$(BUILDER) --config builder-config.yaml --skip-compilation
+	touch $@
+
+otelcol: $(OTELCOL_DIR)/go.mod
+	$(BUILDER) --config builder-config.yaml --skip-generate --skip-get-modules
+	@echo "built $(OTELCOL)"
+
+## Code generation (mdatagen writes vppstatsreceiver/internal/metadata,
+## documentation.md and the generated tests).
+generate: $(MDATAGEN)
+	cd vppstatsreceiver && $(MDATAGEN) metadata.yaml
+	$(GO) build ./vppstatsreceiver/...
+
+## Demo: simulated VPP on a socket, otelcol-vpp with config/demo.yaml.
+demo: vppstat otelcol
+	VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) ./scripts/demo.sh
+
+## Tests.
+test: vet fmt-check unit fuzz e2e
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './build/*') | grep -v '^build/' || true); \
+	if [ -n "$$bad" ]; then echo "gofmt needed on:"; echo "$$bad"; exit 1; fi; \
+	echo "gofmt: ok"
+
+unit:
+	$(GO) test -race -count=1 $(TESTFLAGS) $(UNIT_PKGS)
+
+# One short run per fuzz target of internal/statseg (go test -fuzz accepts a
+# single target per run).
+fuzz:
+	@targets=$$(grep -ho '^func Fuzz[A-Za-z0-9_]*' internal/statseg/*_test.go 2>/dev/null | sed 's/^func //' || true); \
+	if [ -z "$$targets" ]; then echo "fuzz: no fuzz targets in internal/statseg"; exit 0; fi; \
+	for t in $$targets; do \
+		echo "fuzz: $$t for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./internal/statseg/; \
+	done
+
+e2e: vppstat otelcol
+	VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) $(GO) test -count=1 -timeout 15m -v ./internal/e2e/
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(UNIT_PKGS)
+
+clean:
+	rm -rf $(BUILD) bin
