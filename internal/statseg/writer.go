@@ -249,6 +249,20 @@ func (w *Writer) WriteTo(dst io.Writer) (int64, error) {
 	return int64(n), err
 }
 
+// MemUsage reports the segment's heap as VPP's /mem/stat segment does:
+// total bytes, bytes in use (vectors, the header and the heap's own page)
+// and bytes free.
+func (w *Writer) MemUsage() (total, used, free uint64) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	total = uint64(len(w.mem))
+	free = total - w.heap.next
+	for _, h := range w.heap.holes {
+		free += h.size
+	}
+	return total, total - free, free
+}
+
 // Mem returns the live mapping. Writes to it bypass every rule of the
 // protocol: it exists for fault-injection tests (corrupt pointers, torn
 // vectors) and nothing else.
