@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -300,6 +301,8 @@ type Handle struct {
 	outer wvec   // per-thread pointers, or string pointers
 	rows  []wvec // counter rows, or strings (zero block for a NULL slot)
 	n     int    // columns of counter rows
+
+	minExp uint64 // histograms only
 }
 
 // Index returns the entry's position in the directory (the symlink target).
@@ -347,6 +350,12 @@ type SimpleCounter struct{ *Handle }
 // [thread][index]{packets, bytes}.
 type CombinedCounter struct{ *Handle }
 
+// HistogramLog2 is a log2 histogram (type 7, VPP v26.02 and later):
+// [thread][1+bins]u64, element 0 of every row holding min_exp and element
+// 1+j counting values v with floor(log2 v) = min_exp+j (the first and last
+// bins also take values below and above), as vlib's log2 histograms do.
+type HistogramLog2 struct{ *Handle }
+
 // NameVector is a name vector (type 4): [index] name.
 type NameVector struct{ *Handle }
 
@@ -388,6 +397,22 @@ func (w *Writer) AddSimpleCounterRows(name string, rows, n int) (SimpleCounter, 
 func (w *Writer) AddCombinedCounter(name string, n int) (CombinedCounter, error) {
 	h, err := w.addCounter(name, TypeCounterCombined, w.threads, n)
 	return CombinedCounter{h}, err
+}
+
+// AddHistogramLog2 registers a log2 histogram with Threads() rows of bins
+// counters for values from 2^minExp up.
+func (w *Writer) AddHistogramLog2(name string, minExp, bins int) (HistogramLog2, error) {
+	if minExp < 0 || minExp > 63 || bins < 1 || bins > 64 {
+		return HistogramLog2{}, fmt.Errorf("statseg: writer: histogram %q: min_exp %d, %d bins out of range", name, minExp, bins)
+	}
+	h, err := w.addCounter(name, TypeHistogramLog2, w.threads, bins+1)
+	if err != nil {
+		return HistogramLog2{}, err
+	}
+	h.minExp = uint64(minExp)
+	hg := HistogramLog2{h}
+	hg.setMinExp()
+	return hg, nil
 }
 
 // AddNameVector registers a name vector holding names. An empty string is a
@@ -532,6 +557,41 @@ func (c CombinedCounter) Resize(n int) error { return c.resize(n) }
 
 // Clear zeroes every counter in place.
 func (c CombinedCounter) Clear() { c.clear() }
+
+// Bins returns the number of bins.
+func (hg HistogramLog2) Bins() int { return hg.length() - 1 }
+
+// Observe counts v in thread's row.
+func (hg HistogramLog2) Observe(thread int, v uint64) {
+	bin := 0
+	if v > 0 {
+		bin = bits.Len64(v) - 1 - int(hg.minExp)
+	}
+	hg.AddBin(thread, min(max(bin, 0), hg.Bins()-1), 1)
+}
+
+// AddBin adds n to bin (0-based) of thread's row.
+func (hg HistogramLog2) AddBin(thread, bin int, n uint64) {
+	hg.update(thread, bin+1, 0, func(p *uint64) { atomic.AddUint64(p, n) })
+}
+
+// Get returns the count of bin (0-based) in thread's row.
+func (hg HistogramLog2) Get(thread, bin int) (v uint64) {
+	hg.update(thread, bin+1, 0, func(p *uint64) { v = atomic.LoadUint64(p) })
+	return v
+}
+
+// Clear zeroes the counts, keeping min_exp.
+func (hg HistogramLog2) Clear() {
+	hg.clear()
+	hg.setMinExp()
+}
+
+func (hg HistogramLog2) setMinExp() {
+	for th := range hg.rowCount() {
+		hg.update(th, 0, 0, func(p *uint64) { atomic.StoreUint64(p, hg.minExp) })
+	}
+}
 
 // Len returns the number of slots.
 func (v NameVector) Len() int {

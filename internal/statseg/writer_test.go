@@ -443,3 +443,28 @@ func TestWriterClearAndClose(t *testing.T) {
 		t.Errorf("second close: %v", err)
 	}
 }
+
+func TestWriterHistogramLog2(t *testing.T) {
+	w := newTestWriter(t, WriterOptions{Size: MinWriterSize, Threads: 2})
+	hg := must[HistogramLog2](t)(w.AddHistogramLog2("/sys/latency", 4, 5))
+	for _, v := range []uint64{0, 3, 16, 31, 32, 1 << 20} {
+		hg.Observe(1, v)
+	}
+	hg.AddBin(0, 2, 7)
+	// Bins: [2^4,2^5) and below -> 0; [2^5,2^6) -> 1; 2^20 clamps to 4.
+	s := snapshotOf(t, w)
+	e, v := lookup(t, s, "/sys/latency")
+	if e.Type != TypeHistogramLog2 || fmt.Sprint(v.Histogram) != "[[4 0 0 7 0 0] [4 4 1 0 0 1]]" {
+		t.Errorf("%v %v", e.Type, v.Histogram)
+	}
+	hg.Clear()
+	if hg.Get(1, 0) != 0 || binary.LittleEndian.Uint64(w.Bytes()[0:]) != SegmentVersion {
+		t.Error("clear")
+	}
+	if _, v := lookup(t, snapshotOf(t, w), "/sys/latency"); fmt.Sprint(v.Histogram) != "[[4 0 0 0 0 0] [4 0 0 0 0 0]]" {
+		t.Errorf("after clear %v", v.Histogram)
+	}
+	if _, err := w.AddHistogramLog2("/bad", 0, 0); err == nil {
+		t.Error("0 bins accepted")
+	}
+}
