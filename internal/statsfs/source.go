@@ -1,0 +1,170 @@
+package statsfs
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vppstats/vppstats/internal/statseg"
+)
+
+// Opener returns a new reader of the stats segment: statseg.Connect for a
+// socket, statseg.OpenFile for a saved segment. It is called again whenever
+// the source must be reopened (VPP restarted, a read failed).
+type Opener func() (*statseg.Reader, error)
+
+// Reconnect backoff bounds.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// errGone says that a stat that a handle shows no longer exists.
+var errGone = errors.New("stat no longer exists")
+
+// source owns the reader. Every use of it goes through mu: a statseg.Reader
+// is not safe for concurrent use.
+type source struct {
+	open Opener
+	log  *log.Logger
+
+	mu      sync.Mutex
+	r       *statseg.Reader
+	dirSnap statseg.Snapshot // reads no value: tells the current directory
+	snap    statseg.Snapshot // reads the one stat being opened
+	tree    *tree
+	down    error     // why the source is unusable; nil when up
+	retry   time.Time // no new connection attempt before then
+	backoff time.Duration
+}
+
+func newSource(open Opener, logger *log.Logger) *source {
+	return &source{open: open, log: logger}
+}
+
+// current returns the tree of the directory as it is now.
+func (s *source) current() (*tree, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Snapshot(&s.dirSnap, wantNone); err != nil {
+		return nil, s.failed(err)
+	}
+	return s.treeOf(s.dirSnap.Dir), nil
+}
+
+func wantNone(*statseg.Entry) bool { return false }
+
+// treeOf returns the tree of d, building it when d is new.
+func (s *source) treeOf(d *statseg.Dir) *tree {
+	if s.tree == nil || s.tree.dir != d {
+		s.tree = buildTree(d)
+		for _, name := range s.tree.skipped {
+			s.log.Printf("stat %q cannot be shown as a file (name not starting with '/', or a component longer than %d bytes once escaped)", name, maxNameLen)
+		}
+	}
+	return s.tree
+}
+
+// read returns the rendered value of the stat called name, read now.
+func (s *source) read(name string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	// want depends on name, so make Snapshot ask it again.
+	s.snap.Dir = nil
+	err = r.Snapshot(&s.snap, func(e *statseg.Entry) bool { return e.Name == name })
+	if err != nil {
+		return nil, s.failed(err)
+	}
+	e, ok := s.snap.Dir.Lookup(name)
+	if !ok || e.Type == statseg.TypeEmpty {
+		return nil, errGone
+	}
+	if e.Err != nil {
+		s.log.Printf("stat %s cannot be read: %v", name, e.Err)
+		return nil, e.Err
+	}
+	t := s.treeOf(s.snap.Dir)
+	return render(e, &s.snap.Values[e.Index], t.labels[name]), nil
+}
+
+// reader returns the open reader, reopening the source if VPP restarted or
+// a read failed. While the source is down it fails fast, and tries again
+// after a growing delay.
+func (s *source) reader() (*statseg.Reader, error) {
+	if s.r != nil && s.r.SocketReplaced() {
+		s.drop(fmt.Errorf("%s: stats socket replaced or removed (VPP restarted or stopped)", s.r.Source()))
+	}
+	if s.r != nil {
+		return s.r, nil
+	}
+	if time.Now().Before(s.retry) {
+		return nil, s.down
+	}
+	r, err := s.open()
+	if err != nil {
+		s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
+		s.retry = time.Now().Add(s.backoff)
+		s.down = err
+		s.log.Printf("stats source unavailable, reads fail with EIO; next attempt in %v: %v", s.backoff, err)
+		return nil, err
+	}
+	if s.down != nil {
+		s.log.Printf("stats source %s is back", r.Source())
+	}
+	s.r, s.down, s.backoff = r, nil, 0
+	s.dirSnap, s.snap, s.tree = statseg.Snapshot{}, statseg.Snapshot{}, nil
+	return r, nil
+}
+
+// failed handles a failed read. ErrBusy is transient (VPP kept changing
+// its directory); anything else means the mapping is no good, so the source
+// is reopened at the next use.
+func (s *source) failed(err error) error {
+	if errors.Is(err, statseg.ErrBusy) {
+		s.log.Printf("read abandoned: %v", err)
+		return err
+	}
+	s.drop(err)
+	return err
+}
+
+func (s *source) drop(why error) {
+	s.log.Printf("dropping the stats segment: %v", why)
+	s.r.Close()
+	s.r, s.down = nil, why
+	s.retry = time.Time{} // try again at once: VPP may be back already
+}
+
+// close releases the reader.
+func (s *source) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.r != nil {
+		s.r.Close()
+		s.r = nil
+	}
+}
+
+// errno is the error a filesystem call returns for err.
+func errno(err error) syscall.Errno {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errGone):
+		return syscall.ENOENT
+	case errors.Is(err, statseg.ErrBusy):
+		return syscall.EAGAIN
+	}
+	return syscall.EIO
+}
