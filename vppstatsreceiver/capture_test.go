@@ -3,6 +3,7 @@ package vppstatsreceiver
 import (
 	"context"
 	"flag"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -34,21 +35,16 @@ func capturePath(version, name string) string {
 var captureNow = time.Unix(1795480000, 0)
 
 // newCaptureScraper returns a started scraper reading the segment files in
-// paths, one per scrape (the last one repeats), with cfg changed by mutate.
+// paths, one per connection (the last one repeats), with cfg changed by
+// mutate. The segments are opened in memory (statseg.OpenFile); see
+// newServedCaptureScraper for the same through a real stats socket.
 func newCaptureScraper(t testing.TB, mutate func(*Config), paths ...string) *vppScraper {
 	t.Helper()
-	cfg := createDefaultConfig().(*Config)
-	cfg.StaleAfter = 0 // captures do not beat
-	if mutate != nil {
-		mutate(cfg)
-	}
-	require.NoError(t, cfg.Validate())
-	s, err := newScraper(cfg, receivertest.NewNopSettings(metadata.Type))
-	require.NoError(t, err)
+	s := newTestScraper(t, statseg.DefaultSocketPath, mutate)
 	s.watchSocket = false
-	s.now = func() time.Time { return captureNow }
 	readers := make([]*statseg.Reader, len(paths))
 	for i, p := range paths {
+		var err error
 		readers[i], err = statseg.OpenFile(p)
 		require.NoError(t, err)
 	}
@@ -58,17 +54,60 @@ func newCaptureScraper(t testing.TB, mutate func(*Config), paths ...string) *vpp
 		next++
 		return r, nil
 	}
+	return s
+}
+
+// newServedCaptureScraper serves the capture on a real stats socket
+// (statseg.ServeFile, as VPP hands out its memfd) and returns a started
+// scraper of it using the receiver's own connect path.
+func newServedCaptureScraper(t testing.TB, mutate func(*Config), path string) *vppScraper {
+	t.Helper()
+	sock := socketPath(t)
+	srv, err := statseg.ServeFile(sock, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return newTestScraper(t, sock, mutate)
+}
+
+// newTestScraper returns a started scraper of socket with a fixed clock
+// (captureNow) and no staleness check unless mutate sets one.
+func newTestScraper(t testing.TB, socket string, mutate func(*Config)) *vppScraper {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.SocketPath = socket
+	cfg.StaleAfter = 0 // captures do not beat
+	if mutate != nil {
+		mutate(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	s, err := newScraper(cfg, receivertest.NewNopSettings(metadata.Type))
+	require.NoError(t, err)
+	s.now = func() time.Time { return captureNow }
 	require.NoError(t, s.start(context.Background(), nil))
 	t.Cleanup(func() { require.NoError(t, s.shutdown(context.Background())) })
 	return s
 }
 
+// socketPath returns a fresh socket path short enough for sun_path.
+func socketPath(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "vppstats")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return filepath.Join(dir, "stats.sock")
+}
+
 func TestScrapeCapturesGolden(t *testing.T) {
 	for _, c := range captures {
 		t.Run(c.version+"/"+c.name, func(t *testing.T) {
-			s := newCaptureScraper(t, nil, capturePath(c.version, c.name))
+			s := newServedCaptureScraper(t, nil, capturePath(c.version, c.name))
 			got, err := s.scrape(context.Background())
 			require.NoError(t, err)
+			sock, ok := got.ResourceMetrics().At(0).Resource().Attributes().Get("vpp.stats.socket")
+			require.True(t, ok)
+			require.Equal(t, s.cfg.SocketPath, sock.Str())
+			// The socket is a temporary file: record the default path.
+			got.ResourceMetrics().At(0).Resource().Attributes().PutStr("vpp.stats.socket", statseg.DefaultSocketPath)
 			expectedFile := filepath.Join("testdata", "golden", c.version+"-"+c.name+".yaml")
 			if *update {
 				// Timestamps are kept: the scrape time is fixed and start

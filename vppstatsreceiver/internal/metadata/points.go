@@ -128,3 +128,62 @@ func points(m pmetric.Metric, enabled bool) (pmetric.NumberDataPointSlice, bool)
 	}
 	return pmetric.NumberDataPointSlice{}, false
 }
+
+// Name returns the metric's name.
+func (id MetricID) Name() string {
+	switch id {
+	case MetricVppBufferPoolBuffers:
+		return MetricsInfo.VppBufferPoolBuffers.Name
+	case MetricVppInputRate:
+		return MetricsInfo.VppInputRate.Name
+	case MetricVppInterfaceCastIo:
+		return MetricsInfo.VppInterfaceCastIo.Name
+	case MetricVppInterfaceCastPackets:
+		return MetricsInfo.VppInterfaceCastPackets.Name
+	case MetricVppInterfaceDrops:
+		return MetricsInfo.VppInterfaceDrops.Name
+	case MetricVppInterfaceErrors:
+		return MetricsInfo.VppInterfaceErrors.Name
+	case MetricVppInterfaceIo:
+		return MetricsInfo.VppInterfaceIo.Name
+	case MetricVppInterfacePackets:
+		return MetricsInfo.VppInterfacePackets.Name
+	case MetricVppInterfaceProtocolPackets:
+		return MetricsInfo.VppInterfaceProtocolPackets.Name
+	case MetricVppInterfacePunts:
+		return MetricsInfo.VppInterfacePunts.Name
+	case MetricVppInterfaceRxMissed:
+		return MetricsInfo.VppInterfaceRxMissed.Name
+	case MetricVppInterfaceRxNoBuffer:
+		return MetricsInfo.VppInterfaceRxNoBuffer.Name
+	case MetricVppMemoryHeapSize:
+		return MetricsInfo.VppMemoryHeapSize.Name
+	case MetricVppMemoryHeapUsage:
+		return MetricsInfo.VppMemoryHeapUsage.Name
+	case MetricVppNodeCalls:
+		return MetricsInfo.VppNodeCalls.Name
+	case MetricVppNodeClocks:
+		return MetricsInfo.VppNodeClocks.Name
+	case MetricVppNodeErrors:
+		return MetricsInfo.VppNodeErrors.Name
+	case MetricVppNodeSuspends:
+		return MetricsInfo.VppNodeSuspends.Name
+	case MetricVppNodeVectors:
+		return MetricsInfo.VppNodeVectors.Name
+	case MetricVppStatCounter:
+		return MetricsInfo.VppStatCounter.Name
+	case MetricVppStatGauge:
+		return MetricsInfo.VppStatGauge.Name
+	case MetricVppUptime:
+		return MetricsInfo.VppUptime.Name
+	case MetricVppVectorRate:
+		return MetricsInfo.VppVectorRate.Name
+	case MetricVppWorkerCount:
+		return MetricsInfo.VppWorkerCount.Name
+	case MetricVppWorkerLoopRate:
+		return MetricsInfo.VppWorkerLoopRate.Name
+	case MetricVppWorkerVectorRate:
+		return MetricsInfo.VppWorkerVectorRate.Name
+	}
+	return ""
+}
