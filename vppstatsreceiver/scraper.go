@@ -234,9 +234,13 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if boot == 0 {
 		bootTs = pcommon.NewTimestampFromTime(now)
 	}
+	// /sys/last_stats_clear is VPP's clock (seconds since it started) at
+	// the last `clear runtime`, 0 if never.
 	var clearTs pcommon.Timestamp
-	if p.lastStatsClear >= 0 {
-		clearTs = pcommon.Timestamp(vals[p.lastStatsClear].Scalar * uint64(time.Second))
+	if p.lastStatsClear >= 0 && boot > 0 {
+		if c := vals[p.lastStatsClear].Scalar; c > 0 {
+			clearTs = bootTs + pcommon.Timestamp(c*uint64(time.Second))
+		}
 	}
 
 	ts := pcommon.NewTimestampFromTime(now)
