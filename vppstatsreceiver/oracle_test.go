@@ -292,3 +292,58 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 		})
 	}
 }
+
+// TestCatchAllMatchesVPPDump enables vpp.stat.counter and vpp.stat.gauge on
+// a few paths and checks them against VPP's dump.
+func TestCatchAllMatchesVPPDump(t *testing.T) {
+	d := readDump(t, "v26.06", "a")
+	for _, perThread := range []bool{false, true} {
+		s := newServedCaptureScraper(t, func(c *Config) {
+			c.Metrics.VppStatCounter.Enabled = true
+			c.Metrics.VppStatGauge.Enabled = true
+			c.PerThread = perThread
+			c.Stats.Include = []string{`^/net/route/to$`, `^/net/arp/`, `^/sys/`, `^/if/`}
+			c.Stats.Exclude = []string{`/tx/`}
+		}, capturePath("v26.06", "a"))
+		m, err := s.scrape(context.Background())
+		require.NoError(t, err)
+		got := indexPoints(m)
+
+		want := map[string]float64{}
+		for name, cells := range d.combined {
+			if name != "/net/route/to" {
+				continue
+			}
+			for k, v := range cells {
+				for f, field := range []string{"packets", "bytes"} {
+					kv := []string{"vpp.stat.name", name, "vpp.stat.index", strconv.Itoa(k[0]), "vpp.stat.field", field}
+					if perThread {
+						kv = append(kv, "vpp.thread.index", strconv.Itoa(k[1]))
+					}
+					want[key(kv...)] += float64(v[f])
+				}
+			}
+		}
+		for name, cells := range d.simple {
+			if !strings.HasPrefix(name, "/net/arp/") || strings.Contains(name, "/tx/") {
+				continue
+			}
+			for k, v := range cells {
+				kv := []string{"vpp.stat.name", name, "vpp.stat.index", strconv.Itoa(k[0])}
+				if perThread {
+					kv = append(kv, "vpp.thread.index", strconv.Itoa(k[1]))
+				}
+				want[key(kv...)] += float64(v)
+			}
+		}
+		require.NotEmpty(t, want)
+		require.Equal(t, want, got["vpp.stat.counter"], "per_thread=%v", perThread)
+
+		// Gauges: the /sys scalars no dedicated metric reports.
+		wantG := map[string]float64{}
+		for _, n := range []string{"/sys/heartbeat", "/sys/last_stats_clear", "/sys/last_update"} {
+			wantG[key("vpp.stat.name", n)] = d.scalar[n]
+		}
+		require.Equal(t, wantG, got["vpp.stat.gauge"])
+	}
+}
