@@ -144,6 +144,9 @@ func (s *vppScraper) connect(ctx context.Context, now time.Time) error {
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
+		if timeout <= 0 { // statseg.Connect reads 0 as "no timeout"
+			return fmt.Errorf("no time left to connect to %s: %w", s.cfg.SocketPath, context.DeadlineExceeded)
+		}
 	}
 	var id fileID
 	if s.watchSocket {
