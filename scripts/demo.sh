@@ -40,7 +40,8 @@ cleanup() {
 	rm -f "$sock"
 	echo "demo: stopped; logs kept in $dir"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 "$vppstat" serve --socket "$sock" --simulate \
 	--interfaces "${DEMO_INTERFACES:-4}" --threads "${DEMO_THREADS:-2}" \
