@@ -36,6 +36,7 @@ type source struct {
 	dirSnap statseg.Snapshot // reads no value: tells the current directory
 	snap    statseg.Snapshot // reads the one stat being opened
 	tree    *tree
+	checked time.Time // when tree was last found to be current
 	down    error     // why the source is unusable; nil when up
 	retry   time.Time // no new connection attempt before then
 	backoff time.Duration
@@ -53,11 +54,21 @@ func (s *source) current() (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.tree != nil && time.Since(s.checked) < treeFresh {
+		return s.tree, nil
+	}
 	if err := r.Snapshot(&s.dirSnap, wantNone); err != nil {
 		return nil, s.failed(err)
 	}
+	s.checked = time.Now()
 	return s.treeOf(s.dirSnap.Dir), nil
 }
+
+// treeFresh is how long a tree found current is used without checking the
+// directory again. Checking costs a pass over the whole directory (VPP
+// adds symlinks without bumping the epoch), and `ls -l`, `find` or `grep
+// -r` look up many names in a row; the kernel caches names for longer.
+const treeFresh = 20 * time.Millisecond
 
 func wantNone(*statseg.Entry) bool { return false }
 
@@ -95,6 +106,7 @@ func (s *source) read(name string) ([]byte, error) {
 		return nil, e.Err
 	}
 	t := s.treeOf(s.snap.Dir)
+	s.checked = time.Now()
 	return render(e, &s.snap.Values[e.Index], t.labels[name]), nil
 }
 
