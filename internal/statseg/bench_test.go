@@ -2,6 +2,7 @@ package statseg_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,59 +13,120 @@ import (
 	"github.com/vppstats/vppstats/internal/vppsim"
 )
 
-// benchSegment serves a segment for a benchmark and returns its socket.
-type benchSegment struct {
-	name  string
-	serve func(b *testing.B, sock string) func()
+// A benchProfile is a segment the benchmarks read: the real v26.06 capture,
+// or a simulated VPP with Interfaces interfaces and Threads worker threads
+// (vectors have Threads+1 rows: main thread plus workers), 1,000 nodes and
+// 3,000 error counters.
+type benchProfile struct {
+	name         string
+	capture      string // segment file of a real VPP, or "" for a simulation
+	ifs, threads int
+	large        bool
 }
 
-func benchSegments() []benchSegment {
-	segs := []benchSegment{{
-		name: "v26.06",
-		serve: func(b *testing.B, sock string) func() {
-			srv, err := statseg.ServeFile(sock, "../../testdata/vpp/v26.06/a.seg.gz")
-			if err != nil {
-				b.Fatal(err)
+// benchProfiles lists the profiles. The 50,000-interface ones only run with
+// VPPSTATS_BENCH_LARGE=1 (make bench sets it).
+func benchProfiles() []benchProfile {
+	ps := []benchProfile{{name: "v26.06", capture: "../../testdata/vpp/v26.06/a.seg.gz"}}
+	large := os.Getenv("VPPSTATS_BENCH_LARGE") != ""
+	for _, ifs := range []int{1000, 10000, 50000} {
+		for _, threads := range []int{1, 4, 8} {
+			if ifs >= 50000 && !large {
+				continue
 			}
-			return func() { srv.Close() }
-		},
-	}}
-	for _, p := range []struct{ ifs, threads int }{{1000, 4}, {10000, 4}} {
-		segs = append(segs, benchSegment{
-			name: fmt.Sprintf("sim-%dx%d", p.ifs, p.threads),
-			serve: func(b *testing.B, sock string) func() {
-				sim, err := vppsim.New(vppsim.Options{
-					Interfaces: p.ifs, Threads: p.threads, Nodes: 1000, Errors: 3000,
-					SegmentSize: 256 << 20,
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				sim.Advance(time.Second)
-				srv, err := statseg.NewServer(sock, sim.Writer().Fd())
-				if err != nil {
-					b.Fatal(err)
-				}
-				return func() { srv.Close(); sim.Close() }
-			},
-		})
+			ps = append(ps, benchProfile{
+				name: fmt.Sprintf("sim-%dx%d", ifs, threads),
+				ifs:  ifs, threads: threads, large: ifs >= 50000,
+			})
+		}
 	}
-	return segs
+	return ps
 }
 
-func connect(b *testing.B, seg benchSegment) (*statseg.Reader, string) {
+// simSegmentFile returns a file holding the segment of a simulated VPP of
+// ifs interfaces and threads workers, advanced by one second. Building a
+// large simulation takes minutes, so the segment is cached across runs in
+// $VPPSTATS_BENCH_CACHE (default: the user cache directory); delete the
+// directory after changing vppsim.
+func simSegmentFile(tb testing.TB, ifs, threads int) string {
+	tb.Helper()
+	dir := os.Getenv("VPPSTATS_BENCH_CACHE")
+	if dir == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			c = os.TempDir()
+		}
+		dir = filepath.Join(c, "vppstats-bench")
+	}
+	path := filepath.Join(dir, fmt.Sprintf("sim-%dif-%dthr-1000nodes-3000err.seg", ifs, threads))
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	size := 256 << 20
+	if ifs > 10000 {
+		size = 1 << 30
+	}
+	start := time.Now()
+	sim, err := vppsim.New(vppsim.Options{Interfaces: ifs, Threads: threads, Nodes: 1000, Errors: 3000, SegmentSize: size})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer sim.Close()
+	sim.Advance(time.Second)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	tmp, err := os.CreateTemp(dir, "building-*")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := sim.Writer().WriteTo(tmp); err != nil {
+		tb.Fatal(err)
+	}
+	if err := tmp.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("built %s in %v", path, time.Since(start).Round(time.Millisecond))
+	return path
+}
+
+// serve serves the profile's segment on a new socket.
+func (p benchProfile) serve(b *testing.B) string {
+	file := p.capture
+	if file == "" {
+		file = simSegmentFile(b, p.ifs, p.threads)
+	}
 	sock := filepath.Join(b.TempDir(), "stats.sock")
-	b.Cleanup(seg.serve(b, sock))
+	srv, err := statseg.ServeFile(sock, file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	return sock
+}
+
+// connect serves the profile and returns a reader of it, with one snapshot
+// of every value taken.
+func connect(b *testing.B, p benchProfile) (*statseg.Reader, *statseg.Snapshot, string) {
+	sock := p.serve(b)
 	r, err := statseg.Connect(sock, time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { r.Close() })
-	return r, sock
+	s := new(statseg.Snapshot)
+	if err := r.Snapshot(s, nil); err != nil {
+		b.Fatal(err)
+	}
+	return r, s, sock
 }
 
-// reportCells reports the counter cells a read copies, and the cost of each.
-func reportCells(b *testing.B, s *statseg.Snapshot) {
+// countCells counts the counter cells a read of s copies.
+func countCells(s *statseg.Snapshot) int {
 	cells := 0
 	for _, i := range s.Wanted {
 		v := &s.Values[i]
@@ -75,6 +137,11 @@ func reportCells(b *testing.B, s *statseg.Snapshot) {
 			cells += len(row)
 		}
 	}
+	return cells
+}
+
+// reportCells reports the counter cells a read copies, and the cost of each.
+func reportCells(b *testing.B, cells int) {
 	b.ReportMetric(float64(cells), "cells/op")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(cells), "ns/cell")
 }
@@ -82,21 +149,17 @@ func reportCells(b *testing.B, s *statseg.Snapshot) {
 // BenchmarkRead refreshes every value of the segment into reused buffers:
 // the steady state of a scrape, once the directory is resolved.
 func BenchmarkRead(b *testing.B) {
-	for _, seg := range benchSegments() {
-		b.Run(seg.name, func(b *testing.B) {
-			r, _ := connect(b, seg)
-			var s statseg.Snapshot
-			if err := r.Snapshot(&s, nil); err != nil {
-				b.Fatal(err)
-			}
+	for _, p := range benchProfiles() {
+		b.Run(p.name, func(b *testing.B) {
+			r, s, _ := connect(b, p)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if err := r.Snapshot(&s, nil); err != nil {
+				if err := r.Snapshot(s, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCells(b, &s)
+			reportCells(b, countCells(s))
 		})
 	}
 }
@@ -104,31 +167,29 @@ func BenchmarkRead(b *testing.B) {
 // BenchmarkCopyFloor copies the same counter bytes as BenchmarkRead and
 // nothing else.
 func BenchmarkCopyFloor(b *testing.B) {
-	for _, seg := range benchSegments() {
-		b.Run(seg.name, func(b *testing.B) {
-			r, _ := connect(b, seg)
-			var s statseg.Snapshot
-			if err := r.Snapshot(&s, nil); err != nil {
-				b.Fatal(err)
-			}
+	for _, p := range benchProfiles() {
+		b.Run(p.name, func(b *testing.B) {
+			r, s, _ := connect(b, p)
 			dst := make([]byte, r.Size())
-			b.SetBytes(int64(statseg.CopyFloor(r, &s, dst)))
+			b.SetBytes(int64(statseg.CopyFloor(r, s, dst)))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				statseg.CopyFloor(r, &s, dst)
+				statseg.CopyFloor(r, s, dst)
 			}
-			reportCells(b, &s)
+			reportCells(b, countCells(s))
 		})
 	}
 }
 
 // BenchmarkGovppDump is govpp v0.14.0-alpha's DumpStats on the same
-// segment: the only govpp call that also refreshes symlinked values.
+// segment: the only govpp call that also refreshes symlinked values. It
+// takes seconds per call from 10,000 interfaces on: run those with
+// -benchtime=1x (make bench does).
 func BenchmarkGovppDump(b *testing.B) {
-	for _, seg := range benchSegments() {
-		b.Run(seg.name, func(b *testing.B) {
-			_, sock := connect(b, seg)
+	for _, p := range benchProfiles() {
+		b.Run(p.name, func(b *testing.B) {
+			_, s, sock := connect(b, p)
 			sc := statsclient.NewStatsClient(sock)
 			if err := sc.Connect(); err != nil {
 				b.Fatal(err)
@@ -141,6 +202,8 @@ func BenchmarkGovppDump(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
+			reportCells(b, countCells(s))
 		})
 	}
 }
@@ -148,9 +211,9 @@ func BenchmarkGovppDump(b *testing.B) {
 // BenchmarkGovppUpdateDir is govpp's cheaper refresh of a prepared
 // directory (which leaves symlinks stale).
 func BenchmarkGovppUpdateDir(b *testing.B) {
-	for _, seg := range benchSegments() {
-		b.Run(seg.name, func(b *testing.B) {
-			_, sock := connect(b, seg)
+	for _, p := range benchProfiles() {
+		b.Run(p.name, func(b *testing.B) {
+			_, s, sock := connect(b, p)
 			sc := statsclient.NewStatsClient(sock)
 			if err := sc.Connect(); err != nil {
 				b.Fatal(err)
@@ -167,6 +230,8 @@ func BenchmarkGovppUpdateDir(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
+			reportCells(b, countCells(s))
 		})
 	}
 }
