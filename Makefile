@@ -98,8 +98,23 @@ fuzz:
 e2e: vppstat otelcol
 	VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) $(GO) test -count=1 -timeout 15m -v ./internal/e2e/
 
+# Benchmarks of the reader (internal/statseg) and the receiver on the v26.06
+# capture and simulated VPPs up to 50,000 interfaces x 8 threads
+# (VPPSTATS_BENCH_LARGE=1; their segments take minutes to simulate the first
+# time and are cached in ~/.cache/vppstats-bench), then one table of all of
+# them (internal/benchtable). govpp's DumpStats takes seconds per call from
+# 10,000 interfaces on, so those run once (-benchtime=1x). Raw output in
+# build/bench.txt, the table in build/bench.md.
+BENCHFLAGS ?= -benchmem -timeout=90m
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem $(UNIT_PKGS)
+	@mkdir -p $(BUILD); out=$(BUILD)/bench.txt; : > $$out; \
+	export VPPSTATS_BENCH_LARGE=1; \
+	$(GO) test -run='^$$' -bench='^Benchmark(CopyFloor|Read)$$' $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
+	$(GO) test -run='^$$' -bench='^BenchmarkGovppDump$$/^(v26|sim-1000x)' $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
+	$(GO) test -run='^$$' -bench='^BenchmarkGovppDump$$/^sim-[1-9]0000x' -benchtime=1x $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
+	$(GO) test -run='^$$' -bench='^BenchmarkScrape$$' $(BENCHFLAGS) ./vppstatsreceiver/ | tee -a $$out; \
+	$(GO) test -run='^TestScrapeHeapFlat$$' -count=1 -v -timeout=30m ./vppstatsreceiver/ | tee -a $$out; \
+	$(GO) run ./internal/benchtable < $$out | tee $(BUILD)/bench.md
 
 clean:
 	rm -rf $(BUILD) bin
