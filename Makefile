@@ -112,7 +112,7 @@ bench:
 	$(GO) test -run='^$$' -bench='^Benchmark(CopyFloor|Read)$$' $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
 	$(GO) test -run='^$$' -bench='^BenchmarkGovppDump$$/^(v26|sim-1000x)' $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
 	$(GO) test -run='^$$' -bench='^BenchmarkGovppDump$$/^sim-[1-9]0000x' -benchtime=1x $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
-	$(GO) test -run='^$$' -bench='^BenchmarkScrape$$' $(BENCHFLAGS) ./vppstatsreceiver/ | tee -a $$out; \
+	$(GO) test -run='^$$' -bench='^Benchmark(Scrape|PdataPoint)$$' $(BENCHFLAGS) ./vppstatsreceiver/ | tee -a $$out; \
 	$(GO) test -run='^TestScrapeHeapFlat$$' -count=1 -v -timeout=30m ./vppstatsreceiver/ | tee -a $$out; \
 	$(GO) run ./internal/benchtable < $$out | tee $(BUILD)/bench.md
 
