@@ -83,7 +83,7 @@ fmt-check:
 	echo "gofmt: ok"
 
 unit:
-	$(GO) test -race -count=1 $(TESTFLAGS) $(UNIT_PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(TESTFLAGS) $(UNIT_PKGS)
 
 # One short run per fuzz target of internal/statseg (go test -fuzz accepts a
 # single target per run).
