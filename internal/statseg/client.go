@@ -83,12 +83,25 @@ func receiveSegmentFd(socketPath string, timeout time.Duration) (int, error) {
 		_ = unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 		_ = unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	}
-	if err := unix.Connect(sock, &unix.SockaddrUnix{Name: socketPath}); err != nil {
+	retried := false
+	err = retryEINTR(func() error {
+		err := unix.Connect(sock, &unix.SockaddrUnix{Name: socketPath})
+		if retried && errors.Is(err, unix.EISCONN) {
+			return nil // the interrupted attempt went through
+		}
+		retried = true
+		return err
+	})
+	if err != nil {
 		return -1, connectError(socketPath, err)
 	}
 	buf := make([]byte, 64)
 	oob := make([]byte, unix.CmsgSpace(4*4))
-	_, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	var oobn int
+	err = retryEINTR(func() (err error) {
+		_, oobn, _, _, err = unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, unix.EAGAIN) {
 			return -1, fmt.Errorf("stats socket %s: no segment received within %v: is it VPP's stats socket (statseg { socket-name }) and not its API socket?", socketPath, timeout)
@@ -117,6 +130,16 @@ func receiveSegmentFd(socketPath string, timeout time.Duration) (int, error) {
 		return -1, fmt.Errorf("stats socket %s: the peer sent no file descriptor: is it VPP's stats socket (statseg { socket-name })?", socketPath)
 	}
 	return fd, nil
+}
+
+// retryEINTR retries a raw system call that a signal interrupted (the Go
+// runtime preempts goroutines with signals).
+func retryEINTR(call func() error) error {
+	for {
+		if err := call(); !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
 }
 
 // connectError turns connect's errno into what an operator should check.

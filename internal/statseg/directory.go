@@ -30,6 +30,9 @@ type Entry struct {
 
 	valueOff int    // scalars and gauges: offset of the u64 in the entry
 	rows     []span // counter and histogram vectors: one span per thread
+	// Symlinks read their target's rows at column Column: not copied per
+	// link, as a large VPP has hundreds of thousands of links.
+	threads int
 }
 
 // span is one thread's row of a vector: n cells starting at off.
@@ -61,7 +64,7 @@ func (d *Dir) Lookup(name string) (*Entry, bool) {
 }
 
 // Threads returns the number of thread rows of a counter or histogram entry.
-func (e *Entry) Threads() int { return len(e.rows) }
+func (e *Entry) Threads() int { return e.threads }
 
 // maxDirEntries bounds the directory length a reader accepts. VPP with
 // tens of thousands of interfaces has a few hundred thousand entries; a
@@ -110,8 +113,10 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 			e.valueOff = eo + entryUnion
 		case TypeCounterSimple, TypeHistogramLog2:
 			e.rows, e.Err = s.rows(union, counterElemSize, &budget)
+			e.threads = len(e.rows)
 		case TypeCounterCombined:
 			e.rows, e.Err = s.rows(union, combinedSize, &budget)
+			e.threads = len(e.rows)
 		case TypeNameVector:
 			e.Names, e.NullNames, e.Err = s.names(union, &budget)
 		case TypeSymlink:
@@ -241,20 +246,20 @@ func (d *Dir) link(e *Entry) {
 		fail("target %q is a %s, which cannot be linked", t.Name, t.Type)
 		return
 	}
-	elem := counterElemSize
-	if t.Type == TypeCounterCombined {
-		elem = combinedSize
-	}
-	e.rows = make([]span, len(t.rows))
 	for th, r := range t.rows {
-		if r.n == 0 {
-			continue // a NULL row stays empty
-		}
-		if e.Column >= r.n {
+		if r.n != 0 && e.Column >= r.n { // a NULL row stays empty
 			fail("thread %d has only %d columns", th, r.n)
-			e.rows = nil
 			return
 		}
-		e.rows[th] = span{r.off + e.Column*elem, 1}
 	}
+	e.threads = len(t.rows)
+}
+
+// source returns the rows to read for e, and for a symlink the column to
+// read in each (-1: whole rows).
+func (d *Dir) source(e *Entry) ([]span, int) {
+	if e.Type == TypeSymlink {
+		return d.Entries[e.Target].rows, e.Column
+	}
+	return e.rows, -1
 }

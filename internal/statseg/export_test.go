@@ -11,7 +11,11 @@ func CopyFloor(r *Reader, s *Snapshot, dst []byte) int {
 		if e.DataType == TypeCounterCombined {
 			elem = combinedSize
 		}
-		for _, row := range e.rows {
+		rows, col := s.Dir.source(e)
+		for _, row := range rows {
+			if col >= 0 && row.n > 0 {
+				row = span{row.off + col*elem, 1}
+			}
 			n += copy(dst[n:], r.seg.data[row.off:row.off+row.n*elem])
 		}
 	}

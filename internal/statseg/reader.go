@@ -190,10 +190,23 @@ func (r *Reader) recoverFault(err *error) {
 }
 
 // Directory returns the directory at the current epoch, consistent with it.
-func (r *Reader) Directory() (*Dir, error) {
-	var s Snapshot
-	err := r.Snapshot(&s, func(*Entry) bool { return false })
-	return s.Dir, err
+func (r *Reader) Directory() (d *Dir, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer r.recoverFault(&err)
+	for range max(r.Attempts, 1) {
+		epoch, ok := r.waitIdle()
+		if !ok {
+			return nil, fmt.Errorf("%s: %w (in_progress stayed set for %v)", r.source, ErrBusy, r.BusyWait)
+		}
+		d, err := r.directory(epoch)
+		if r.unchanged(epoch) {
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.source, err)
+			}
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w (epoch moved during %d attempts)", r.source, ErrBusy, max(r.Attempts, 1))
 }
 
 // waitIdle waits, bounded by BusyWait, until no directory change is in
@@ -271,22 +284,28 @@ func (s *Snapshot) read(seg *segment) {
 		case TypeScalar, TypeGauge:
 			v.Scalar = seg.load64(e.valueOff)
 		case TypeCounterSimple:
-			v.Simple = copyRows(v.Simple, e.rows, seg.u64s)
+			rows, col := s.Dir.source(e)
+			v.Simple = copyRows(v.Simple, rows, col, counterElemSize, seg.u64s)
 		case TypeCounterCombined:
-			v.Combined = copyRows(v.Combined, e.rows, seg.combined)
+			rows, col := s.Dir.source(e)
+			v.Combined = copyRows(v.Combined, rows, col, combinedSize, seg.combined)
 		case TypeHistogramLog2:
-			v.Histogram = copyRows(v.Histogram, e.rows, seg.u64s)
+			v.Histogram = copyRows(v.Histogram, e.rows, -1, counterElemSize, seg.u64s)
 		}
 	}
 }
 
-// copyRows copies each row of cells into dst, reusing its slices.
-func copyRows[T any](dst [][]T, rows []span, cells func(off, n int) []T) [][]T {
+// copyRows copies each row of cells into dst, reusing its slices; with
+// column >= 0 only that column of each row (of elem-byte cells).
+func copyRows[T any](dst [][]T, rows []span, column, elem int, cells func(off, n int) []T) [][]T {
 	if cap(dst) < len(rows) {
 		dst = append(dst[:cap(dst)], make([][]T, len(rows)-cap(dst))...)
 	}
 	dst = dst[:len(rows)]
 	for t, r := range rows {
+		if column >= 0 && r.n > 0 {
+			r = span{r.off + column*elem, 1}
+		}
 		if cap(dst[t]) < r.n {
 			dst[t] = make([]T, r.n)
 		}
