@@ -41,7 +41,6 @@ var captureNow = time.Unix(1795480000, 0)
 func newCaptureScraper(t testing.TB, mutate func(*Config), paths ...string) *vppScraper {
 	t.Helper()
 	s := newTestScraper(t, statseg.DefaultSocketPath, mutate)
-	s.watchSocket = false
 	readers := make([]*statseg.Reader, len(paths))
 	for i, p := range paths {
 		var err error

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"syscall"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -34,9 +32,6 @@ type vppScraper struct {
 	// open returns a reader of the segment. By default it connects to the
 	// stats socket; tests inject captures (statseg.OpenFile).
 	open func(timeout time.Duration) (*statseg.Reader, error)
-	// watchSocket compares the socket file's identity with the one at
-	// connect time on every scrape (only for the default opener).
-	watchSocket bool
 	now         func() time.Time
 
 	interfaces, nodes, errors, stats filter
@@ -47,7 +42,6 @@ type vppScraper struct {
 
 	// Connection.
 	r        *statseg.Reader
-	sockID   fileID
 	snap     statseg.Snapshot
 	plan     *plan
 	retryAt  time.Time
@@ -63,22 +57,8 @@ type vppScraper struct {
 	lastScrape pcommon.Timestamp
 }
 
-type fileID struct{ dev, ino uint64 }
-
-func statID(path string) (fileID, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fileID{}, err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, nil
-	}
-	return fileID{uint64(st.Dev), uint64(st.Ino)}, nil //nolint:unconvert // Dev is not uint64 everywhere
-}
-
 func newScraper(cfg *Config, set receiver.Settings) (*vppScraper, error) {
-	s := &vppScraper{cfg: cfg, set: set, logger: set.Logger, now: time.Now, watchSocket: true}
+	s := &vppScraper{cfg: cfg, set: set, logger: set.Logger, now: time.Now}
 	var err error
 	if s.interfaces, err = cfg.Interfaces.compile("interfaces"); err != nil {
 		return nil, err
@@ -122,15 +102,12 @@ func (s *vppScraper) disconnect() {
 
 // connect makes sure a reader is open, honouring the backoff after failures.
 func (s *vppScraper) connect(ctx context.Context, now time.Time) error {
-	if s.r != nil && s.watchSocket {
-		id, err := statID(s.cfg.SocketPath)
-		if err != nil || id != s.sockID {
-			// The socket was removed or replaced: VPP restarted (or is
-			// restarting). The mapping we hold is the old, frozen segment.
-			s.logger.Info("VPP stats socket replaced or removed; reconnecting", zap.String("socket_path", s.cfg.SocketPath))
-			s.disconnect()
-			s.retryAt = time.Time{}
-		}
+	if s.r != nil && s.r.SocketReplaced() {
+		// VPP restarted (or is restarting): the mapping we hold is the old,
+		// frozen segment.
+		s.logger.Info("VPP stats socket replaced or removed; reconnecting", zap.String("socket_path", s.cfg.SocketPath))
+		s.disconnect()
+		s.retryAt = time.Time{}
 	}
 	if s.r != nil {
 		return nil
@@ -148,15 +125,11 @@ func (s *vppScraper) connect(ctx context.Context, now time.Time) error {
 			return fmt.Errorf("no time left to connect to %s: %w", s.cfg.SocketPath, context.DeadlineExceeded)
 		}
 	}
-	var id fileID
-	if s.watchSocket {
-		id, _ = statID(s.cfg.SocketPath)
-	}
 	r, err := s.open(timeout)
 	if err != nil {
 		return s.fail(now, err)
 	}
-	s.r, s.sockID = r, id
+	s.r = r
 	s.hbSeen = false
 	return nil
 }

@@ -24,6 +24,9 @@ const maxSegmentSize = 1 << 40
 // Connect asks VPP's stats socket for the segment and maps it read-only.
 // timeout bounds the whole exchange.
 func Connect(socketPath string, timeout time.Duration) (*Reader, error) {
+	// The socket's identity is taken before connecting: should VPP restart
+	// in between, the reader then sees a replaced socket, never the reverse.
+	socketID, _ := fileID(socketPath)
 	fd, err := receiveSegmentFd(socketPath, timeout)
 	if err != nil {
 		return nil, err
@@ -44,7 +47,7 @@ func Connect(socketPath string, timeout time.Duration) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.socketID, _ = fileID(socketPath)
+	r.socketID = socketID
 	return r, nil
 }
 
