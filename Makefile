@@ -6,6 +6,7 @@
 #   make test      vet, gofmt, unit/golden tests with -race, fuzz, e2e
 #   make otelcol   build/otelcol-vpp/otelcol-vpp (ocb, builder-config.yaml)
 #   make vppstat   build/bin/vppstat
+#   make vppstatsfs build/bin/vppstatsfs
 #   make generate  regenerate the receiver's mdatagen code
 #   make bench     benchmarks
 
@@ -19,6 +20,7 @@ BIN       := $(BUILD)/bin
 BUILDER   := $(BIN)/builder
 MDATAGEN  := $(BIN)/mdatagen
 VPPSTAT   := $(BIN)/vppstat
+VPPSTATSFS := $(BIN)/vppstatsfs
 OTELCOL_DIR := $(BUILD)/otelcol-vpp
 OTELCOL   := $(OTELCOL_DIR)/otelcol-vpp
 
@@ -31,9 +33,9 @@ TESTFLAGS ?=
 # binaries and run in their own step).
 UNIT_PKGS = $$($(GO) list ./... | grep -v /internal/e2e)
 
-.PHONY: all demo test vet fmt-check unit fuzz e2e otelcol vppstat generate bench tools clean
+.PHONY: all demo test vet fmt-check unit fuzz e2e otelcol vppstat vppstatsfs generate bench tools clean
 
-all: vppstat otelcol
+all: vppstat vppstatsfs otelcol
 
 ## Tools from the tools module (versions pinned in internal/tools/go.mod).
 tools: $(BUILDER) $(MDATAGEN)
@@ -47,6 +49,9 @@ $(MDATAGEN): internal/tools/go.mod internal/tools/go.sum
 ## Binaries.
 vppstat:
 	$(GO) build -o $(VPPSTAT) ./cmd/vppstat
+
+vppstatsfs:
+	$(GO) build -o $(VPPSTATSFS) ./cmd/vppstatsfs
 
 # ocb resolves the relative paths of builder-config.yaml from the current
 # directory, so it always runs from the repository root. Generating the
