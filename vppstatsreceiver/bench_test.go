@@ -2,9 +2,7 @@ package vppstatsreceiver
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -24,58 +22,25 @@ type benchProfile struct {
 	ifs, threads int
 }
 
-// benchProfiles lists the profiles; the 50,000-interface ones only with
-// VPPSTATS_BENCH_LARGE=1 (make bench sets it).
+// benchProfiles lists the profiles: the capture, then vppsim's shared
+// profiles (the 50,000-interface ones only with VPPSTATS_BENCH_LARGE=1, which
+// make bench sets), as in internal/statseg's benchmarks.
 func benchProfiles() []benchProfile {
 	ps := []benchProfile{{name: "v26.06", capture: capturePath("v26.06", "a")}}
-	large := os.Getenv("VPPSTATS_BENCH_LARGE") != ""
-	for _, ifs := range []int{1000, 10000, 50000} {
-		for _, threads := range []int{1, 4, 8} {
-			if ifs >= 50000 && !large {
-				continue
-			}
-			ps = append(ps, benchProfile{name: fmt.Sprintf("sim-%dx%d", ifs, threads), ifs: ifs, threads: threads})
-		}
+	for _, sp := range vppsim.Profiles(os.Getenv("VPPSTATS_BENCH_LARGE") != "") {
+		ps = append(ps, benchProfile{name: sp.Name, ifs: sp.Interfaces, threads: sp.Threads})
 	}
 	return ps
 }
 
-// simSegmentFile returns a file holding the segment of a simulated VPP,
-// advanced by one second, cached across runs (a 50,000-interface simulation
-// takes minutes to build) in $VPPSTATS_BENCH_CACHE or the user cache
-// directory. Same files as internal/statseg's benchmarks.
+// simSegmentFile returns the cached segment file of a simulated VPP.
 func simSegmentFile(tb testing.TB, ifs, threads int) string {
 	tb.Helper()
-	dir := os.Getenv("VPPSTATS_BENCH_CACHE")
-	if dir == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = os.TempDir()
-		}
-		dir = filepath.Join(c, "vppstats-bench")
-	}
-	path := filepath.Join(dir, fmt.Sprintf("sim-%dif-%dthr-1000nodes-3000err.seg", ifs, threads))
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	size := 256 << 20
-	if ifs > 10000 {
-		size = 1 << 30
-	}
-	start := time.Now()
-	sim, err := vppsim.New(vppsim.Options{Interfaces: ifs, Threads: threads, Nodes: 1000, Errors: 3000, SegmentSize: size})
+	path, built, err := vppsim.Profile{Interfaces: ifs, Threads: threads}.CachedSegment()
 	require.NoError(tb, err)
-	defer func() { _ = sim.Close() }()
-	sim.Advance(time.Second)
-	require.NoError(tb, os.MkdirAll(dir, 0o755))
-	tmp, err := os.CreateTemp(dir, "building-*")
-	require.NoError(tb, err)
-	defer func() { _ = os.Remove(tmp.Name()) }()
-	_, err = sim.Writer().WriteTo(tmp)
-	require.NoError(tb, err)
-	require.NoError(tb, tmp.Close())
-	require.NoError(tb, os.Rename(tmp.Name(), path))
-	tb.Logf("built %s in %v", path, time.Since(start).Round(time.Millisecond))
+	if built > 0 {
+		tb.Logf("built %s in %v", path, built.Round(time.Millisecond))
+	}
 	return path
 }
 

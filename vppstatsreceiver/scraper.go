@@ -32,7 +32,7 @@ type vppScraper struct {
 	// open returns a reader of the segment. By default it connects to the
 	// stats socket; tests inject captures (statseg.OpenFile).
 	open func(timeout time.Duration) (*statseg.Reader, error)
-	now         func() time.Time
+	now  func() time.Time
 
 	interfaces, nodes, errors, stats filter
 	enabled                          [metadata.NumMetrics]bool

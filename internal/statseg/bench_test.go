@@ -1,7 +1,6 @@
 package statseg_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,73 +23,27 @@ type benchProfile struct {
 	large        bool
 }
 
-// benchProfiles lists the profiles. The 50,000-interface ones only run with
-// VPPSTATS_BENCH_LARGE=1 (make bench sets it).
+// benchProfiles lists the profiles: the capture, then vppsim's shared
+// profiles. The 50,000-interface ones only run with VPPSTATS_BENCH_LARGE=1
+// (make bench sets it).
 func benchProfiles() []benchProfile {
 	ps := []benchProfile{{name: "v26.06", capture: "../../testdata/vpp/v26.06/a.seg.gz"}}
-	large := os.Getenv("VPPSTATS_BENCH_LARGE") != ""
-	for _, ifs := range []int{1000, 10000, 50000} {
-		for _, threads := range []int{1, 4, 8} {
-			if ifs >= 50000 && !large {
-				continue
-			}
-			ps = append(ps, benchProfile{
-				name: fmt.Sprintf("sim-%dx%d", ifs, threads),
-				ifs:  ifs, threads: threads, large: ifs >= 50000,
-			})
-		}
+	for _, sp := range vppsim.Profiles(os.Getenv("VPPSTATS_BENCH_LARGE") != "") {
+		ps = append(ps, benchProfile{name: sp.Name, ifs: sp.Interfaces, threads: sp.Threads, large: sp.Interfaces >= 50000})
 	}
 	return ps
 }
 
-// simSegmentFile returns a file holding the segment of a simulated VPP of
-// ifs interfaces and threads workers, advanced by one second. Building a
-// large simulation takes minutes, so the segment is cached across runs in
-// $VPPSTATS_BENCH_CACHE (default: the user cache directory); delete the
-// directory after changing vppsim.
+// simSegmentFile returns the cached segment file of a simulated VPP.
 func simSegmentFile(tb testing.TB, ifs, threads int) string {
 	tb.Helper()
-	dir := os.Getenv("VPPSTATS_BENCH_CACHE")
-	if dir == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = os.TempDir()
-		}
-		dir = filepath.Join(c, "vppstats-bench")
-	}
-	path := filepath.Join(dir, fmt.Sprintf("sim-%dif-%dthr-1000nodes-3000err.seg", ifs, threads))
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	size := 256 << 20
-	if ifs > 10000 {
-		size = 1 << 30
-	}
-	start := time.Now()
-	sim, err := vppsim.New(vppsim.Options{Interfaces: ifs, Threads: threads, Nodes: 1000, Errors: 3000, SegmentSize: size})
+	path, built, err := vppsim.Profile{Interfaces: ifs, Threads: threads}.CachedSegment()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer sim.Close()
-	sim.Advance(time.Second)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
+	if built > 0 {
+		tb.Logf("built %s in %v", path, built.Round(time.Millisecond))
 	}
-	tmp, err := os.CreateTemp(dir, "building-*")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := sim.Writer().WriteTo(tmp); err != nil {
-		tb.Fatal(err)
-	}
-	if err := tmp.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Logf("built %s in %v", path, time.Since(start).Round(time.Millisecond))
 	return path
 }
 
