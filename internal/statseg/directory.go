@@ -89,9 +89,10 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		dirPtr:  dirPtr,
 		sig:     make([]uint64, 2*n),
 	}
-	// Vectors of a real segment never overlap, so all rows together fit in
-	// the segment. A hostile segment pointing every entry at the same large
-	// vector would otherwise make readers copy many times its size.
+	// Vectors of a real segment never overlap, so all of them together
+	// (thread-pointer vectors, rows, names) fit in the segment. A hostile
+	// segment pointing every entry at the same large vector would otherwise
+	// make readers resolve and copy many times its size.
 	budget := len(s.data)
 	for i := range d.Entries {
 		e := &d.Entries[i]
@@ -165,6 +166,9 @@ func (s *segment) rows(ptr uint64, elemSize int, budget *int) ([]span, error) {
 	if err != nil {
 		return nil, err
 	}
+	if *budget -= threads * pointerSize; *budget < 0 {
+		return nil, fmt.Errorf("%d thread rows: vectors overlap: more bytes than the segment holds", threads)
+	}
 	rows := make([]span, threads)
 	for t := range rows {
 		p := s.u64(off + t*pointerSize)
@@ -190,6 +194,9 @@ func (s *segment) names(ptr uint64, budget *int) ([]string, []bool, error) {
 	off, n, err := s.vector(ptr, pointerSize)
 	if err != nil {
 		return nil, nil, err
+	}
+	if *budget -= n * pointerSize; *budget < 0 {
+		return nil, nil, fmt.Errorf("%d names: vectors overlap: more bytes than the segment holds", n)
 	}
 	names := make([]string, n)
 	var null []bool

@@ -2,6 +2,7 @@ package statseg
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"testing"
 )
@@ -128,4 +129,52 @@ func patch(off int, v uint64) []byte {
 	binary.LittleEndian.PutUint32(b, uint32(off))
 	binary.LittleEndian.PutUint64(b[4:], v)
 	return b
+}
+
+// TestSharedVectorsAreBounded: a hostile directory whose every entry points
+// at the same large vector of NULL thread rows must not make the reader
+// resolve (and allocate) that vector once per entry. Found by FuzzCapture.
+func TestSharedVectorsAreBounded(t *testing.T) {
+	const (
+		size    = 1 << 20
+		base    = 0x7f0000000000
+		entries = 2000
+		rows    = 16 << 10 // a 128 KiB vector of NULL row pointers
+	)
+	data := make([]byte, size)
+	le := binary.LittleEndian
+	le.PutUint64(data[headerVersion:], SegmentVersion)
+	le.PutUint64(data[headerBase:], base)
+	dir := 4096
+	le.PutUint64(data[headerDirectory:], base+uint64(dir))
+	le.PutUint32(data[dir+vecLenOffset:], entries)
+	vec := dir + entries*entrySize + 64
+	le.PutUint32(data[vec+vecLenOffset:], rows)
+	for i := range entries {
+		e := dir + i*entrySize
+		le.PutUint32(data[e+entryType:], uint32(TypeCounterSimple))
+		le.PutUint64(data[e+entryUnion:], base+uint64(vec))
+		copy(data[e+entryName:], fmt.Sprintf("/x/%d", i))
+	}
+	r, err := FromBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Directory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved, refused := 0, 0
+	for i := range d.Entries {
+		resolved += len(d.Entries[i].rows)
+		if d.Entries[i].Err != nil {
+			refused++
+		}
+	}
+	if resolved*pointerSize > size {
+		t.Fatalf("resolved %d thread rows out of a %d-byte segment", resolved, size)
+	}
+	if refused == 0 {
+		t.Fatal("no entry was refused for sharing a vector")
+	}
 }
