@@ -90,6 +90,12 @@ type plan struct {
 	vectorRate, inputRate, numWorkers   int
 	vectorRatePerWorker, loopsPerWorker int
 
+	// threads is how many threads VPP runs (main + workers), from the rows
+	// of /if/rx; 0 when unknown. VPP gives node counter vectors one row
+	// more (always zero): per_thread leaves it out rather than report a
+	// thread that does not exist.
+	threads int
+
 	sources []*source
 	pools   []scalarRef
 	mems    []memRef
@@ -216,6 +222,9 @@ func (s *vppScraper) buildPlan(d *statseg.Dir, old *plan) *plan {
 		if isScalar(e.Type) && e.Err == nil {
 			*dst = e.Index
 		}
+	}
+	if e, ok := d.Lookup("/if/rx"); ok && e.Err == nil {
+		p.threads = e.Threads()
 	}
 	var ifObjs, nodeObjs, errObjs *objects
 	if e, ok := d.Lookup(pathIfNames); ok && e.Type == statseg.TypeNameVector {
@@ -396,6 +405,9 @@ func (p *plan) addSource(s *vppScraper, e *statseg.Entry, f field, m metadata.Me
 	src := &source{path: e.Name, field: f, metric: m, kind: k, entry: e.Index, fixed: fixed, objs: objs, nt: 1}
 	if s.cfg.PerThread {
 		src.nt = max(e.Threads(), 1)
+		if p.threads > 0 {
+			src.nt = min(src.nt, p.threads)
+		}
 	}
 	// Columns: the width of the vector (every thread row has the same
 	// width; take the widest to be safe).
