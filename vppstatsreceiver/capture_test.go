@@ -147,27 +147,13 @@ func TestPerThreadOnlyRealThreads(t *testing.T) {
 	s := newServedCaptureScraper(t, func(c *Config) { c.PerThread = true }, capturePath("v26.06", "a"))
 	md, err := s.scrape(context.Background())
 	require.NoError(t, err)
-	threads := map[string]map[int64]bool{}
-	rms := md.ResourceMetrics()
-	for i := range rms.Len() {
-		ms := rms.At(i).ScopeMetrics().At(0).Metrics()
-		for j := range ms.Len() {
-			m := ms.At(j)
-			if m.Type() != pmetric.MetricTypeSum {
-				continue
-			}
-			dps := m.Sum().DataPoints()
-			for k := range dps.Len() {
-				th, ok := dps.At(k).Attributes().Get("vpp.thread.index")
-				require.True(t, ok, "%s without vpp.thread.index in per_thread mode", m.Name())
-				if threads[m.Name()] == nil {
-					threads[m.Name()] = map[int64]bool{}
-				}
-				threads[m.Name()][th.Int()] = true
-			}
-		}
-	}
 	for _, name := range []string{"vpp.node.clocks", "vpp.node.calls", "vpp.interface.packets"} {
-		require.Equal(t, map[int64]bool{0: true, 1: true}, threads[name], name)
+		threads := map[int64]bool{}
+		for _, dp := range dataPoints(md, name) {
+			th, ok := dp.Attributes().Get("vpp.thread.index")
+			require.True(t, ok, "%s without vpp.thread.index in per_thread mode", name)
+			threads[th.Int()] = true
+		}
+		require.Equal(t, map[int64]bool{0: true, 1: true}, threads, name)
 	}
 }

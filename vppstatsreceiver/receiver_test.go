@@ -19,20 +19,11 @@ import (
 	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadata"
 )
 
-// hasMetric reports whether any batch the sink got holds a metric called name.
+// hasMetric reports whether any batch the sink got holds points of name.
 func hasMetric(batches []pmetric.Metrics, name string) bool {
 	for _, md := range batches {
-		rms := md.ResourceMetrics()
-		for i := range rms.Len() {
-			sms := rms.At(i).ScopeMetrics()
-			for j := range sms.Len() {
-				ms := sms.At(j).Metrics()
-				for k := range ms.Len() {
-					if ms.At(k).Name() == name {
-						return true
-					}
-				}
-			}
+		if len(dataPoints(md, name)) > 0 {
+			return true
 		}
 	}
 	return false
