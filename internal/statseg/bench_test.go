@@ -78,21 +78,6 @@ func connect(b *testing.B, p benchProfile) (*statseg.Reader, *statseg.Snapshot, 
 	return r, s, sock
 }
 
-// countCells counts the counter cells a read of s copies.
-func countCells(s *statseg.Snapshot) int {
-	cells := 0
-	for _, i := range s.Wanted {
-		v := &s.Values[i]
-		for _, row := range v.Simple {
-			cells += len(row)
-		}
-		for _, row := range v.Combined {
-			cells += len(row)
-		}
-	}
-	return cells
-}
-
 // reportCells reports the counter cells a read copies, and the cost of each.
 func reportCells(b *testing.B, cells int) {
 	b.ReportMetric(float64(cells), "cells/op")
@@ -112,7 +97,7 @@ func BenchmarkRead(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			reportCells(b, countCells(s))
+			reportCells(b, s.Cells())
 		})
 	}
 }
@@ -130,7 +115,7 @@ func BenchmarkCopyFloor(b *testing.B) {
 			for range b.N {
 				statseg.CopyFloor(r, s, dst)
 			}
-			reportCells(b, countCells(s))
+			reportCells(b, s.Cells())
 		})
 	}
 }
@@ -156,7 +141,7 @@ func BenchmarkGovppDump(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			reportCells(b, countCells(s))
+			reportCells(b, s.Cells())
 		})
 	}
 }
@@ -184,7 +169,7 @@ func BenchmarkGovppUpdateDir(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			reportCells(b, countCells(s))
+			reportCells(b, s.Cells())
 		})
 	}
 }

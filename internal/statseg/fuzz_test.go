@@ -60,19 +60,7 @@ func readAll(t *testing.T, data []byte) {
 	if err := r.Snapshot(&s, nil); err != nil {
 		return
 	}
-	cells := 0
-	for _, i := range s.Wanted {
-		v := &s.Values[i]
-		for _, row := range v.Simple {
-			cells += len(row)
-		}
-		for _, row := range v.Combined {
-			cells += 2 * len(row)
-		}
-		for _, row := range v.Histogram {
-			cells += len(row)
-		}
-	}
+	cells := s.Cells()
 	// Vectors may not overlap; a symlink adds one cell per thread row of
 	// its target, and every row pointer takes 8 bytes of the segment.
 	if limit := len(data)/8 + 2*len(s.Dir.Entries)*len(data)/8; cells > limit {

@@ -134,6 +134,25 @@ type Snapshot struct {
 	want func(*Entry) bool
 }
 
+// Cells counts the counter cells (a combined packets/bytes pair is one
+// cell) and histogram bins that the last read copied.
+func (s *Snapshot) Cells() int {
+	cells := 0
+	for _, i := range s.Wanted {
+		v := &s.Values[i]
+		for _, row := range v.Simple {
+			cells += len(row)
+		}
+		for _, row := range v.Combined {
+			cells += len(row)
+		}
+		for _, row := range v.Histogram {
+			cells += len(row)
+		}
+	}
+	return cells
+}
+
 // All wants every entry.
 func All(*Entry) bool { return true }
 
