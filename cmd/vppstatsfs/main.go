@@ -75,6 +75,9 @@ func run(args []string) error {
 	} else {
 		r.Close()
 	}
+	if why := statsfs.Unavailable(); why != "" {
+		return fmt.Errorf("cannot mount %s: FUSE is unavailable: %s", fl.Arg(0), why)
+	}
 	srv, err := statsfs.Mount(fl.Arg(0), cfg)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", fl.Arg(0), err)

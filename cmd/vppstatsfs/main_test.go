@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vppstats/vppstats/internal/statsfs"
 )
 
 // The test binary doubles as vppstatsfs when VPPSTATSFS_MAIN is set.
@@ -22,14 +24,7 @@ func TestMain(m *testing.M) {
 
 func requireFUSE(t *testing.T) {
 	t.Helper()
-	why := ""
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		why = "no /dev/fuse"
-	} else if _, err := exec.LookPath("fusermount3"); err != nil {
-		if _, err := exec.LookPath("fusermount"); err != nil {
-			why = "no fusermount3 or fusermount in PATH (apt-get install fuse3)"
-		}
-	}
+	why := statsfs.Unavailable()
 	if why == "" {
 		return
 	}

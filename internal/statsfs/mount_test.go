@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,14 +24,7 @@ import (
 // (CI=true), where a missing FUSE is a failure of the test environment.
 func requireFUSE(t *testing.T) {
 	t.Helper()
-	why := ""
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		why = "no /dev/fuse"
-	} else if _, err := exec.LookPath("fusermount3"); err != nil {
-		if _, err := exec.LookPath("fusermount"); err != nil {
-			why = "no fusermount3 or fusermount in PATH (apt-get install fuse3)"
-		}
-	}
+	why := Unavailable()
 	if why == "" {
 		return
 	}
