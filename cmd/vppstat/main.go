@@ -107,9 +107,16 @@ func parse(fs *flag.FlagSet, args []string) ([]*regexp.Regexp, error) {
 	return patterns, nil
 }
 
-// snapshot reads the entries matching patterns. Entries that cannot be read
-// are reported on stderr and make the command fail after printing the rest.
-func snapshot(src *source, patterns []*regexp.Regexp) (*statseg.Snapshot, error) {
+// readSelected registers the source flags on fs (beside the command's own),
+// parses args, and reads the stats matching the patterns in them. Entries
+// that cannot be read are left for entryErrors to report after the rest.
+func readSelected(fs *flag.FlagSet, args []string) (*statseg.Snapshot, error) {
+	var src source
+	src.register(fs)
+	patterns, err := parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
 	r, err := src.open()
 	if err != nil {
 		return nil, err
@@ -121,14 +128,7 @@ func snapshot(src *source, patterns []*regexp.Regexp) (*statseg.Snapshot, error)
 }
 
 func runDump(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("dump", flag.ContinueOnError)
-	var src source
-	src.register(fs)
-	patterns, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	s, err := snapshot(&src, patterns)
+	s, err := readSelected(flag.NewFlagSet("dump", flag.ContinueOnError), args)
 	if err != nil {
 		return err
 	}
@@ -140,14 +140,8 @@ func runDump(args []string, out io.Writer) error {
 
 func runList(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
-	var src source
-	src.register(fs)
 	long := fs.Bool("l", false, "also print each stat's type and shape")
-	patterns, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	s, err := snapshot(&src, patterns)
+	s, err := readSelected(fs, args)
 	if err != nil {
 		return err
 	}
