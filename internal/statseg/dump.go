@@ -82,9 +82,10 @@ func WriteDump(w io.Writer, s *Snapshot) error {
 }
 
 // appendHistogram appends a thread's log2 histogram as vpp_get_stats prints
-// it. bins[0] holds min_exp; bins[j] counts values v with
-// floor(log2 v) = min_exp+j-1, and VPP labels each bin with that lower bound.
-// No capture holds a histogram yet: this follows vpp_get_stats.c as read.
+// it: bins[0] holds min_exp (a u32); bins[j] counts values v with
+// floor(log2 v) = min_exp+j-1, labelled with that lower bound. As in
+// vpp_get_stats.c the bound is 1<<(min_exp+j-1) in u64 arithmetic, whose
+// shift count x86 takes modulo 64, and sum wraps.
 func appendHistogram(b []byte, name string, thread int, bins []uint64) []byte {
 	if len(bins) < 2 {
 		return b // VPP skips threads without bins
@@ -94,19 +95,12 @@ func appendHistogram(b []byte, name string, thread int, bins []uint64) []byte {
 	b = append(b, " (thread "...)
 	b = strconv.AppendInt(b, int64(thread), 10)
 	b = append(b, "):\n"...)
-	minExp := bins[0]
+	minExp := uint32(bins[0])
 	var cumulative, sum uint64
 	for j := 1; j < len(bins); j++ {
-		shift := minExp + uint64(j) - 1
-		bound := uint64(0)
-		if shift < 64 {
-			bound = 1 << shift
-		}
+		bound := uint64(1) << ((minExp + uint32(j) - 1) & 63)
 		cumulative += bins[j]
 		sum += bins[j] * bound
-		if j == len(bins)-1 {
-			break // the top bin is open-ended: it shows in +Inf
-		}
 		b = append(b, "  <= "...)
 		b = strconv.AppendUint(b, bound, 10)
 		b = append(b, ": "...)

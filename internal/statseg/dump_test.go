@@ -1,0 +1,46 @@
+package statseg
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestDumpHistogram checks the histogram lines against vpp_get_stats.c's
+// format (no capture holds a histogram yet): a header per thread that has
+// bins, every bin labelled with its lower bound 2^(min_exp+j-1), and +Inf
+// with the total and the sum of count × bound.
+func TestDumpHistogram(t *testing.T) {
+	w := newTestWriter(t, WriterOptions{Size: 1 << 20, Threads: 2})
+	h, err := w.AddHistogramLog2("/test/latency", 3, 3) // bins of 8, 16, 32
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.AddBin(1, 0, 2) // two values in [8, 16)
+	h.AddBin(1, 2, 1) // one value of 32 or more
+	r, err := FromBytes(w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Snapshot
+	if err := r.Snapshot(&s, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := WriteDump(&out, &s); err != nil {
+		t.Fatal(err)
+	}
+	want := `Histogram /test/latency (thread 0):
+  <= 8: 0 (cumulative: 0)
+  <= 16: 0 (cumulative: 0)
+  <= 32: 0 (cumulative: 0)
+  +Inf: 0 (total count: 0, sum: 0)
+Histogram /test/latency (thread 1):
+  <= 8: 2 (cumulative: 2)
+  <= 16: 0 (cumulative: 2)
+  <= 32: 1 (cumulative: 3)
+  +Inf: 3 (total count: 3, sum: 48)
+`
+	if got := out.String(); got != want {
+		t.Errorf("dump:\n%s\nwant (vpp_get_stats format):\n%s", got, want)
+	}
+}
