@@ -249,6 +249,10 @@ func (d *Dir) link(e *Entry) {
 	case t.Type == TypeNameVector:
 		e.Names, e.NullNames = t.Names, t.NullNames // the whole vector, as VPP's reader does
 		return
+	case t.Type == TypeEmpty || t.Type == TypeRingBuffer:
+		// A link left dangling by a deleted entry, or to a ring: VPP's
+		// reader returns nothing for it, and neither do we.
+		return
 	case t.Type != TypeCounterSimple && t.Type != TypeCounterCombined:
 		fail("target %q is a %s, which cannot be linked", t.Name, t.Type)
 		return
