@@ -1,0 +1,52 @@
+package vppstatsreceiver
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vppstats/vppstats/internal/statseg"
+)
+
+// TestMinimalSegment scrapes a VPP that publishes little: no per-node
+// counters (`per-node-counters` is off by default), no buffer pools, no
+// heaps, no /sys/boottime. Interface counters still come out, with the
+// first scrape's time standing in for the unknown boot time, and nothing
+// else is invented.
+func TestMinimalSegment(t *testing.T) {
+	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 2})
+	require.NoError(t, err)
+	defer w.Close()
+	_, err = w.AddNameVector("/if/names", []string{"local0", "eth0"})
+	require.NoError(t, err)
+	rx, err := w.AddCombinedCounter("/if/rx", 2)
+	require.NoError(t, err)
+	rx.Add(1, 1, 10, 640)
+	hb, err := w.AddScalar("/sys/heartbeat")
+	require.NoError(t, err)
+	hb.Set(1)
+	sock := socketPath(t)
+	srv, err := statseg.NewServer(sock, w.Fd())
+	require.NoError(t, err)
+	defer srv.Close()
+
+	s := newTestScraper(t, sock, nil)
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	pts := dataPoints(md, "vpp.interface.packets")
+	require.Len(t, pts, 2, "local0 and eth0, receive")
+	for _, dp := range pts {
+		name, _ := dp.Attributes().Get("vpp.interface.name")
+		want := int64(0)
+		if name.Str() == "eth0" {
+			want = 10
+		}
+		require.Equal(t, want, dp.IntValue(), name.Str())
+		require.NotZero(t, dp.StartTimestamp(), "start time")
+		require.LessOrEqual(t, dp.StartTimestamp(), dp.Timestamp())
+	}
+	for _, m := range []string{"vpp.node.calls", "vpp.buffer_pool.buffers", "vpp.memory.heap.usage", "vpp.uptime", "vpp.interface.drops"} {
+		require.Empty(t, dataPoints(md, m), m)
+	}
+}
