@@ -2,9 +2,11 @@ package vppstatsreceiver
 
 import (
 	"context"
+	"encoding/binary"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/scraper/scrapererror"
 
 	"github.com/vppstats/vppstats/internal/statseg"
 )
@@ -49,4 +51,37 @@ func TestMinimalSegment(t *testing.T) {
 	for _, m := range []string{"vpp.node.calls", "vpp.buffer_pool.buffers", "vpp.memory.heap.usage", "vpp.uptime", "vpp.interface.drops"} {
 		require.Empty(t, dataPoints(md, m), m)
 	}
+}
+
+// TestCorruptEntryIsPartial: an entry whose pointer leads out of the
+// segment is left out with an error naming it; the rest is still emitted.
+func TestCorruptEntryIsPartial(t *testing.T) {
+	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 2})
+	require.NoError(t, err)
+	defer w.Close()
+	_, err = w.AddNameVector("/if/names", []string{"local0", "eth0"})
+	require.NoError(t, err)
+	rx, err := w.AddCombinedCounter("/if/rx", 2)
+	require.NoError(t, err)
+	rx.Add(1, 1, 10, 640)
+	tx, err := w.AddCombinedCounter("/if/tx", 2)
+	require.NoError(t, err)
+	// Point /if/tx's union far outside the segment, as a corrupt segment
+	// would (header word 4 is the directory; entries are 144 bytes, the
+	// union at offset 8).
+	mem := w.Mem()
+	dir := binary.LittleEndian.Uint64(mem[32:]) - w.Base()
+	binary.LittleEndian.PutUint64(mem[dir+uint64(tx.Index())*144+8:], w.Base()+1<<40)
+	sock := socketPath(t)
+	srv, err := statseg.NewServer(sock, w.Fd())
+	require.NoError(t, err)
+	defer srv.Close()
+
+	s := newTestScraper(t, sock, nil)
+	md, err := s.scrape(context.Background())
+	require.Error(t, err)
+	require.True(t, scrapererror.IsPartialScrapeError(err), "want a partial scrape error, got %v", err)
+	require.ErrorContains(t, err, `"/if/tx"`)
+	pts := dataPoints(md, "vpp.interface.packets")
+	require.Len(t, pts, 2, "the receive points of /if/rx are still there")
 }

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/scraper/scrapererror"
 	"go.uber.org/zap"
 
 	"github.com/vppstats/vppstats/internal/statseg"
@@ -239,7 +240,13 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if s.cfg.Instance != "" {
 		s.rb.SetVppInstance(s.cfg.Instance)
 	}
-	return s.mb.Emit(metadata.WithResource(s.rb.Emit())), nil
+	md := s.mb.Emit(metadata.WithResource(s.rb.Emit()))
+	if errs := s.snap.Errs; len(errs) > 0 {
+		// Stats the segment holds but that cannot be read (a corrupt or
+		// half-written entry): emit the rest, and say which are missing.
+		return md, scrapererror.NewPartialScrapeError(fmt.Errorf("%d VPP stats could not be read and were left out: %w", len(errs), errors.Join(errs...)), len(errs))
+	}
+	return md, nil
 }
 
 // emitter appends the points of one scrape.
