@@ -421,13 +421,11 @@ func (w *Writer) AddNameVector(name string, names []string) (NameVector, error) 
 	if err := w.checkNewName(name); err != nil {
 		return NameVector{}, err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return NameVector{}, ErrWriterClosed
+	done, err := w.lockChange()
+	if err != nil {
+		return NameVector{}, err
 	}
-	w.begin()
-	defer w.end()
+	defer done()
 
 	h, err := w.newEntry(name, TypeNameVector, 0)
 	if err != nil {
@@ -455,17 +453,15 @@ func (w *Writer) AddNameVector(name string, names []string) (NameVector, error) 
 // TypeEmpty and heads the free list, so the next new entry reuses it, as in
 // VPP. Symlinks pointing at the entry are left alone, as VPP does.
 func (w *Writer) Delete(index uint32) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return ErrWriterClosed
+	done, err := w.lockChange()
+	if err != nil {
+		return err
 	}
+	defer done()
 	h, ok := w.handles[index]
 	if !ok {
 		return fmt.Errorf("%w: index %d", ErrNoEntry, index)
 	}
-	w.begin()
-	defer w.end()
 	w.removeEntry(h)
 	return nil
 }
@@ -607,16 +603,14 @@ func (v NameVector) SetName(index int, name string) error {
 	if index < 0 || index >= 1<<24 {
 		return fmt.Errorf("statseg: writer: name index %d out of range", index)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return ErrWriterClosed
+	done, err := w.lockChange()
+	if err != nil {
+		return err
 	}
+	defer done()
 	if v.deleted {
 		return ErrEntryDeleted
 	}
-	w.begin()
-	defer w.end()
 	if index >= len(v.rows) {
 		if err := w.growNames(v.Handle, index+1); err != nil {
 			return err
@@ -662,13 +656,11 @@ func (w *Writer) addEntry(name string, t Type, union uint64) (*Handle, error) {
 	if err := w.checkNewName(name); err != nil {
 		return nil, err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return nil, ErrWriterClosed
+	done, err := w.lockChange()
+	if err != nil {
+		return nil, err
 	}
-	w.begin()
-	defer w.end()
+	defer done()
 	return w.newEntry(name, t, union)
 }
 
@@ -679,13 +671,11 @@ func (w *Writer) addCounter(name string, t Type, rows, n int) (*Handle, error) {
 	if rows < 1 || rows > 1024 || n < 0 || n > 1<<26 {
 		return nil, fmt.Errorf("statseg: writer: counter %q: %d rows of %d out of range", name, rows, n)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return nil, ErrWriterClosed
+	done, err := w.lockChange()
+	if err != nil {
+		return nil, err
 	}
-	w.begin()
-	defer w.end()
+	defer done()
 
 	h, err := w.newEntry(name, t, 0)
 	if err != nil {
@@ -784,6 +774,19 @@ func (w *Writer) removeEntry(h *Handle) {
 	delete(w.handles, h.index)
 }
 
+// lockChange starts a directory change as VPP's vlib_stats_segment_lock
+// does: serialized with every other change and announced to readers with
+// in_progress. The returned func publishes it (epoch bump) and unlocks.
+func (w *Writer) lockChange() (done func(), err error) {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil, ErrWriterClosed
+	}
+	w.begin()
+	return func() { w.end(); w.mu.Unlock() }, nil
+}
+
 // begin and end bracket a directory change the way vlib_stats_segment_lock
 // and _unlock do: in_progress is raised first; the epoch moves before
 // in_progress drops, so a reader that saw in_progress == 0 and then the old
@@ -855,16 +858,14 @@ func (h *Handle) resize(n int) error {
 		return fmt.Errorf("statseg: writer: counter size %d out of range", n)
 	}
 	w := h.w
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return ErrWriterClosed
+	done, err := w.lockChange()
+	if err != nil {
+		return err
 	}
+	defer done()
 	if h.deleted {
 		return ErrEntryDeleted
 	}
-	w.begin()
-	defer w.end()
 
 	// Allocate every new row first so that running out of room leaves the
 	// counter as it was.
