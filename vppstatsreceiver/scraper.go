@@ -42,17 +42,19 @@ type vppScraper struct {
 	rb *metadata.ResourceBuilder
 
 	// Connection.
-	r        *statseg.Reader
-	snap     statseg.Snapshot
-	plan     *plan
-	retryAt  time.Time
-	backoff  time.Duration
-	lastErr  error
-	hbValue  uint64
-	hbSince  time.Time
-	hbSeen   bool
-	bootRaw  uint64
-	bootSeen bool
+	r       *statseg.Reader
+	snap    statseg.Snapshot
+	plan    *plan
+	retryAt time.Time
+	backoff time.Duration
+	lastErr error
+	// failedSocket identifies the socket file at the last failure (0: none).
+	failedSocket uint64
+	hbValue      uint64
+	hbSince      time.Time
+	hbSeen       bool
+	bootRaw      uint64
+	bootSeen     bool
 	// lastScrape is the time of the last successful scrape of this VPP
 	// (same boot), zero before the first one.
 	lastScrape pcommon.Timestamp
@@ -114,7 +116,10 @@ func (s *vppScraper) connect(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	if now.Before(s.retryAt) {
-		return fmt.Errorf("not connected to VPP (next attempt in %v): %w", s.retryAt.Sub(now).Round(time.Second), s.lastErr)
+		// Back off while nothing changed; a new socket file is VPP back.
+		if id := statseg.SocketIdentity(s.cfg.SocketPath); id == 0 || id == s.failedSocket {
+			return fmt.Errorf("not connected to VPP (next attempt in %v): %w", s.retryAt.Sub(now).Round(time.Second), s.lastErr)
+		}
 	}
 	timeout := defaultConnTime
 	if s.cfg.Timeout > 0 {
@@ -142,6 +147,7 @@ func (s *vppScraper) fail(now time.Time, err error) error {
 	s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
 	s.retryAt = now.Add(s.backoff)
 	s.lastErr = err
+	s.failedSocket = statseg.SocketIdentity(s.cfg.SocketPath)
 	return err
 }
 

@@ -61,6 +61,16 @@ func fileID(path string) (uint64, error) {
 	return st.Dev<<32 ^ st.Ino, nil
 }
 
+// SocketIdentity identifies the file at path (0 if there is none), to tell
+// whether a stats socket is still the one seen before.
+func SocketIdentity(path string) uint64 {
+	id, err := fileID(path)
+	if err != nil {
+		return 0
+	}
+	return id
+}
+
 // SocketReplaced reports whether the stats socket the reader connected to is
 // gone or is another file now: VPP restarted (or stopped), and the segment
 // this reader maps is frozen. Readers of files always report false.
