@@ -111,3 +111,25 @@ func TestReconnectsAsSoonAsVPPIsBack(t *testing.T) {
 	require.NoError(t, err, "the receiver waited out its backoff although VPP was back")
 	require.NotEmpty(t, dataPoints(md, "vpp.interface.packets"))
 }
+
+// TestFrozenSegmentStaysStale: after a stale error the receiver reconnects;
+// if it is handed the same frozen segment again, that is still stale, and
+// nothing is exported from it.
+func TestFrozenSegmentStaysStale(t *testing.T) {
+	sock := socketPath(t)
+	srv, err := statseg.ServeFile(sock, capturePath("v25.10", "a"))
+	require.NoError(t, err)
+	defer srv.Close()
+	s := newTestScraper(t, sock, func(c *Config) { c.StaleAfter = 30 * time.Second })
+	clock := time.Now()
+	s.now = func() time.Time { return clock }
+	_, err = s.scrape(context.Background())
+	require.NoError(t, err)
+	clock = clock.Add(31 * time.Second)
+	_, err = s.scrape(context.Background())
+	require.ErrorContains(t, err, "VPP stats are stale")
+	clock = clock.Add(10 * time.Second)
+	md, err := s.scrape(context.Background()) // reconnects: same frozen segment
+	require.ErrorContains(t, err, "VPP stats are stale")
+	require.Zero(t, md.DataPointCount(), "frozen values exported after reconnecting")
+}

@@ -50,11 +50,14 @@ type vppScraper struct {
 	lastErr error
 	// failedSocket identifies the socket file at the last failure (0: none).
 	failedSocket uint64
-	hbValue      uint64
-	hbSince      time.Time
-	hbSeen       bool
-	bootRaw      uint64
-	bootSeen     bool
+	// The heartbeat last seen, with the boot time it belongs to and when it
+	// last moved. Kept across reconnections: a segment handed out again
+	// frozen is still stale.
+	hbValue, hbBoot uint64
+	hbSince         time.Time
+	hbSeen          bool
+	bootRaw         uint64
+	bootSeen        bool
 	// lastScrape is the time of the last successful scrape of this VPP
 	// (same boot), zero before the first one.
 	lastScrape pcommon.Timestamp
@@ -100,7 +103,6 @@ func (s *vppScraper) disconnect() {
 		_ = s.r.Close()
 		s.r = nil
 	}
-	s.hbSeen = false
 }
 
 // connect makes sure a reader is open, honouring the backoff after failures.
@@ -136,7 +138,6 @@ func (s *vppScraper) connect(ctx context.Context, now time.Time) error {
 		return s.fail(now, err)
 	}
 	s.r = r
-	s.hbSeen = false
 	return nil
 }
 
@@ -188,12 +189,17 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	p := s.plan
 	vals := s.snap.Values
 
+	var boot uint64
+	if p.boottime >= 0 {
+		boot = vals[p.boottime].Scalar
+	}
+
 	// Liveness: VPP bumps /sys/heartbeat every stats update interval.
 	if p.heartbeat >= 0 {
 		hb := vals[p.heartbeat].Scalar
 		switch {
-		case !s.hbSeen || hb != s.hbValue:
-			s.hbValue, s.hbSince, s.hbSeen = hb, now, true
+		case !s.hbSeen || hb != s.hbValue || boot != s.hbBoot:
+			s.hbValue, s.hbBoot, s.hbSince, s.hbSeen = hb, boot, now, true
 		case s.cfg.StaleAfter > 0 && now.Sub(s.hbSince) > s.cfg.StaleAfter:
 			since := s.hbSince
 			s.disconnect()
@@ -203,10 +209,6 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	}
 
 	// Boot time: start of every cumulative series; a change is a restart.
-	var boot uint64
-	if p.boottime >= 0 {
-		boot = vals[p.boottime].Scalar
-	}
 	if s.bootSeen && boot != s.bootRaw {
 		s.logger.Info("VPP restarted (boot time changed); all series restart", zap.Uint64("old_boottime", s.bootRaw), zap.Uint64("boottime", boot))
 		p.reset()
