@@ -91,8 +91,8 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkAttributeSelection rejects `metrics::<name>::attributes` lists other
-// than the defaults. mdatagen offers them to drop attributes and re-aggregate
+// checkAttributeSelection rejects `metrics::<name>::attributes` lists and
+// `aggregation_strategy` settings other than the defaults. mdatagen offers them to drop attributes and re-aggregate
 // the points; this receiver writes its points directly (see
 // internal/metadata/points.go) and does not re-aggregate. per_thread and the
 // filters are the ways to shape the series.
@@ -106,11 +106,14 @@ func checkAttributeSelection(mc metadata.MetricsConfig) error {
 		if !g.IsValid() {
 			continue
 		}
+		name := typ.Field(i).Tag.Get("mapstructure")
 		d := def.Field(i).FieldByName("EnabledAttributes")
-		if g.Len() == 0 && d.Len() == 0 || reflect.DeepEqual(g.Interface(), d.Interface()) {
-			continue
+		if !(g.Len() == 0 && d.Len() == 0 || reflect.DeepEqual(g.Interface(), d.Interface())) {
+			errs = append(errs, fmt.Errorf("metrics::%s::attributes is not supported by the vppstats receiver (it does not re-aggregate points); remove it, and use per_thread and the interfaces/nodes/errors/stats filters to shape series", name))
 		}
-		errs = append(errs, fmt.Errorf("metrics::%s::attributes is not supported by the vppstats receiver (it does not re-aggregate points); remove it, and use per_thread and the interfaces/nodes/errors/stats filters to shape series", typ.Field(i).Tag.Get("mapstructure")))
+		if ga, da := got.Field(i).FieldByName("AggregationStrategy"), def.Field(i).FieldByName("AggregationStrategy"); ga.IsValid() && ga.String() != da.String() {
+			errs = append(errs, fmt.Errorf("metrics::%s::aggregation_strategy is not supported by the vppstats receiver (it does not re-aggregate points); remove it", name))
+		}
 	}
 	return errors.Join(errs...)
 }

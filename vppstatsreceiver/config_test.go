@@ -76,6 +76,7 @@ func TestValidateErrors(t *testing.T) {
 		}},
 		{"negative_stale", []string{"stale_after must not be negative"}},
 		{"attributes", []string{"metrics::vpp.interface.io::attributes is not supported"}},
+		{"aggregation", []string{"metrics::vpp.node.calls::aggregation_strategy is not supported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := validate(loadConfig(t, tc.name))
