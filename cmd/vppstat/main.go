@@ -75,6 +75,16 @@ func (s *source) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.timeout, "timeout", 5*time.Second, "time allowed to receive the segment from the socket")
 }
 
+// check refuses --socket and --segment together: which one is meant?
+func (s *source) check(fs *flag.FlagSet) error {
+	socketSet := false
+	fs.Visit(func(f *flag.Flag) { socketSet = socketSet || f.Name == "socket" })
+	if socketSet && s.segment != "" {
+		return errors.New("give either --socket or --segment, not both")
+	}
+	return nil
+}
+
 func (s *source) open() (*statseg.Reader, error) {
 	if s.segment != "" {
 		return statseg.OpenFile(s.segment)
@@ -115,6 +125,9 @@ func readSelected(fs *flag.FlagSet, args []string) (*statseg.Snapshot, error) {
 	src.register(fs)
 	patterns, err := parse(fs, args)
 	if err != nil {
+		return nil, err
+	}
+	if err := src.check(fs); err != nil {
 		return nil, err
 	}
 	r, err := src.open()
@@ -202,6 +215,9 @@ func runCapture(args []string) error {
 	}
 	if *output == "" || fs.NArg() != 0 {
 		return errors.New("capture: give the output file with -o FILE and no other arguments")
+	}
+	if err := src.check(fs); err != nil {
+		return err
 	}
 	r, err := src.open()
 	if err != nil {

@@ -115,6 +115,9 @@ func TestListPatterns(t *testing.T) {
 	if err := runList([]string{"--segment", "x", "("}, &out); err == nil || !strings.Contains(err.Error(), `pattern "("`) {
 		t.Errorf("bad pattern: %v", err)
 	}
+	if err := runDump([]string{"--socket", "/run/vpp/stats.sock", "--segment", "x.seg"}, &out); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("--socket and --segment: %v", err)
+	}
 	if err := runDump([]string{"--socket", filepath.Join(t.TempDir(), "none.sock")}, &out); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing socket: %v", err)
 	}

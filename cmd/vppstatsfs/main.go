@@ -2,7 +2,7 @@
 // filesystem, like /proc: every stat is a file whose content is its value at
 // the time it is opened. See docs/vppstatsfs.md.
 //
-//	vppstatsfs [--socket /run/vpp/stats.sock | --segment FILE] [--allow-other] [--debug] MOUNTPOINT
+//	vppstatsfs [--socket /run/vpp/stats.sock | --segment FILE] [--allow-other] [--debug] [--cache DURATION] MOUNTPOINT
 package main
 
 import (
@@ -39,7 +39,7 @@ func run(args []string) error {
 	debug := fl.Bool("debug", false, "log every FUSE request")
 	timeout := fl.Duration("cache", time.Second, "how long the kernel may cache names and attributes")
 	fl.Usage = func() {
-		fmt.Fprintf(fl.Output(), "usage: vppstatsfs [--socket PATH | --segment FILE] [--allow-other] [--debug] MOUNTPOINT\n")
+		fmt.Fprintf(fl.Output(), "usage: vppstatsfs [--socket PATH | --segment FILE] [--allow-other] [--debug] [--cache DURATION] MOUNTPOINT\n")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
