@@ -2126,8 +2126,8 @@ type metricVppStatCounter struct {
 // init fills vpp.stat.counter metric with initial data.
 func (m *metricVppStatCounter) init() {
 	m.data.SetName("vpp.stat.counter")
-	m.data.SetDescription("A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path.")
-	m.data.SetUnit("1")
+	m.data.SetDescription("A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path. Its unit depends on the stat (packets, bytes, events), hence the annotation-only unit.")
+	m.data.SetUnit("{value}")
 	m.data.SetEmptySum()
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
@@ -2220,8 +2220,8 @@ type metricVppStatGauge struct {
 // init fills vpp.stat.gauge metric with initial data.
 func (m *metricVppStatGauge) init() {
 	m.data.SetName("vpp.stat.gauge")
-	m.data.SetDescription("A scalar or gauge of the stats segment not covered by another metric, named by its path.")
-	m.data.SetUnit("1")
+	m.data.SetDescription("A scalar or gauge of the stats segment not covered by another metric, named by its path. Its unit depends on the stat, hence the annotation-only unit.")
+	m.data.SetUnit("{value}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
 	m.aggDataPoints = m.aggDataPoints[:0]

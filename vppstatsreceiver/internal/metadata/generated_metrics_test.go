@@ -1235,8 +1235,8 @@ func TestMetricsBuilder(t *testing.T) {
 						validatedMetrics["vpp.stat.counter"] = true
 						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
 						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path.", mi.Description())
-						assert.Equal(t, "1", mi.Unit())
+						assert.Equal(t, "A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path. Its unit depends on the stat (packets, bytes, events), hence the annotation-only unit.", mi.Description())
+						assert.Equal(t, "{value}", mi.Unit())
 						assert.True(t, mi.Sum().IsMonotonic())
 						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
 						dp := mi.Sum().DataPoints().At(0)
@@ -1261,8 +1261,8 @@ func TestMetricsBuilder(t *testing.T) {
 						validatedMetrics["vpp.stat.counter"] = true
 						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
 						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path.", mi.Description())
-						assert.Equal(t, "1", mi.Unit())
+						assert.Equal(t, "A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path. Its unit depends on the stat (packets, bytes, events), hence the annotation-only unit.", mi.Description())
+						assert.Equal(t, "{value}", mi.Unit())
 						assert.True(t, mi.Sum().IsMonotonic())
 						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
 						dp := mi.Sum().DataPoints().At(0)
@@ -1288,8 +1288,8 @@ func TestMetricsBuilder(t *testing.T) {
 						validatedMetrics["vpp.stat.gauge"] = true
 						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
 						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "A scalar or gauge of the stats segment not covered by another metric, named by its path.", mi.Description())
-						assert.Equal(t, "1", mi.Unit())
+						assert.Equal(t, "A scalar or gauge of the stats segment not covered by another metric, named by its path. Its unit depends on the stat, hence the annotation-only unit.", mi.Description())
+						assert.Equal(t, "{value}", mi.Unit())
 						dp := mi.Gauge().DataPoints().At(0)
 						assert.Equal(t, start, dp.StartTimestamp())
 						assert.Equal(t, ts, dp.Timestamp())
@@ -1303,8 +1303,8 @@ func TestMetricsBuilder(t *testing.T) {
 						validatedMetrics["vpp.stat.gauge"] = true
 						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
 						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "A scalar or gauge of the stats segment not covered by another metric, named by its path.", mi.Description())
-						assert.Equal(t, "1", mi.Unit())
+						assert.Equal(t, "A scalar or gauge of the stats segment not covered by another metric, named by its path. Its unit depends on the stat, hence the annotation-only unit.", mi.Description())
+						assert.Equal(t, "{value}", mi.Unit())
 						dp := mi.Gauge().DataPoints().At(0)
 						assert.Equal(t, start, dp.StartTimestamp())
 						assert.Equal(t, ts, dp.Timestamp())
