@@ -1,7 +1,6 @@
 package statseg
 
 import (
-	"bytes"
 	"testing"
 )
 
@@ -21,14 +20,7 @@ func TestDumpHistogram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s Snapshot
-	if err := r.Snapshot(&s, nil); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := WriteDump(&out, &s); err != nil {
-		t.Fatal(err)
-	}
+	got := dumpOf(t, snapshotAll(t, r))
 	want := `Histogram /test/latency (thread 0):
   <= 8: 0 (cumulative: 0)
   <= 16: 0 (cumulative: 0)
@@ -40,7 +32,7 @@ Histogram /test/latency (thread 1):
   <= 32: 1 (cumulative: 3)
   +Inf: 3 (total count: 3, sum: 48)
 `
-	if got := out.String(); got != want {
+	if got != want {
 		t.Errorf("dump:\n%s\nwant (vpp_get_stats format):\n%s", got, want)
 	}
 }
@@ -63,18 +55,11 @@ func TestDanglingSymlink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s Snapshot
-	if err := r.Snapshot(&s, nil); err != nil {
-		t.Fatal(err)
-	}
+	s := snapshotAll(t, r)
 	if len(s.Errs) != 0 {
 		t.Fatalf("dangling symlink reported as an error: %v", s.Errs)
 	}
-	var out bytes.Buffer
-	if err := WriteDump(&out, &s); err != nil {
-		t.Fatal(err)
-	}
-	if out.Len() != 0 {
-		t.Errorf("dump printed %q for a dangling symlink", out.String())
+	if out := dumpOf(t, s); out != "" {
+		t.Errorf("dump printed %q for a dangling symlink", out)
 	}
 }

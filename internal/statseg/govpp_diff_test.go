@@ -31,10 +31,7 @@ func TestGovppAgreesOnCaptures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			var s Snapshot
-			if err := r.Snapshot(&s, nil); err != nil {
-				t.Fatal(err)
-			}
+			s := snapshotAll(t, r)
 
 			sc := statsclient.NewStatsClient(sock)
 			if err := sc.Connect(); err != nil {

@@ -56,18 +56,11 @@ func TestDumpMatchesVPP(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			var s Snapshot
-			if err := r.Snapshot(&s, nil); err != nil {
-				t.Fatal(err)
-			}
+			s := snapshotAll(t, r)
 			if len(s.Errs) != 0 {
 				t.Fatalf("unreadable entries in a real capture: %v", s.Errs)
 			}
-			var out bytes.Buffer
-			if err := WriteDump(&out, &s); err != nil {
-				t.Fatal(err)
-			}
-			got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			got := strings.Split(strings.TrimSuffix(dumpOf(t, s), "\n"), "\n")
 			want := oracleLines(t, seg)
 			if len(got) != len(want) {
 				t.Errorf("%d lines, VPP printed %d", len(got), len(want))

@@ -1,7 +1,6 @@
 package statseg
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -133,11 +132,7 @@ func TestServerSetFd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Close()
-		var s Snapshot
-		if err := r.Snapshot(&s, nil); err != nil {
-			t.Fatal(err)
-		}
-		_, v := lookup(t, &s, "/sys/boottime")
+		_, v := lookup(t, snapshotAll(t, r), "/sys/boottime")
 		return v.Scalar
 	}
 	if got := boottime(); got != 1 {
@@ -172,15 +167,7 @@ func TestServeFileReadOnlyCopy(t *testing.T) {
 
 	dump := func(r *Reader) string {
 		defer r.Close()
-		var s Snapshot
-		if err := r.Snapshot(&s, nil); err != nil {
-			t.Fatal(err)
-		}
-		var out bytes.Buffer
-		if err := WriteDump(&out, &s); err != nil {
-			t.Fatal(err)
-		}
-		return out.String()
+		return dumpOf(t, snapshotAll(t, r))
 	}
 	served, err := Connect(path, 5*time.Second)
 	if err != nil {
