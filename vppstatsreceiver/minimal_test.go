@@ -12,29 +12,43 @@ import (
 	"github.com/vppstats/vppstats/internal/statseg"
 )
 
+// minimalVPP is a segment with two interfaces (local0, eth0) and only
+// /if/rx, in which eth0 received 10 packets on thread 1.
+func minimalVPP(t *testing.T) *statseg.Writer {
+	t.Helper()
+	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close() })
+	_, err = w.AddNameVector("/if/names", []string{"local0", "eth0"})
+	require.NoError(t, err)
+	rx, err := w.AddCombinedCounter("/if/rx", 2)
+	require.NoError(t, err)
+	rx.Add(1, 1, 10, 640)
+	return w
+}
+
+// serveWriter serves w's segment on a new stats socket.
+func serveWriter(t *testing.T, w *statseg.Writer) string {
+	t.Helper()
+	sock := socketPath(t)
+	srv, err := statseg.NewServer(sock, w.Fd())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return sock
+}
+
 // TestMinimalSegment scrapes a VPP that publishes little: no per-node
 // counters (`per-node-counters` is off by default), no buffer pools, no
 // heaps, no /sys/boottime. Interface counters still come out, with the
 // first scrape's time standing in for the unknown boot time, and nothing
 // else is invented.
 func TestMinimalSegment(t *testing.T) {
-	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 2})
-	require.NoError(t, err)
-	defer w.Close()
-	_, err = w.AddNameVector("/if/names", []string{"local0", "eth0"})
-	require.NoError(t, err)
-	rx, err := w.AddCombinedCounter("/if/rx", 2)
-	require.NoError(t, err)
-	rx.Add(1, 1, 10, 640)
+	w := minimalVPP(t)
 	hb, err := w.AddScalar("/sys/heartbeat")
 	require.NoError(t, err)
 	hb.Set(1)
-	sock := socketPath(t)
-	srv, err := statseg.NewServer(sock, w.Fd())
-	require.NoError(t, err)
-	defer srv.Close()
 
-	s := newTestScraper(t, sock, nil)
+	s := newTestScraper(t, serveWriter(t, w), nil)
 	md, err := s.scrape(context.Background())
 	require.NoError(t, err)
 	pts := dataPoints(md, "vpp.interface.packets")
@@ -57,14 +71,7 @@ func TestMinimalSegment(t *testing.T) {
 // TestCorruptEntryIsPartial: an entry whose pointer leads out of the
 // segment is left out with an error naming it; the rest is still emitted.
 func TestCorruptEntryIsPartial(t *testing.T) {
-	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 2})
-	require.NoError(t, err)
-	defer w.Close()
-	_, err = w.AddNameVector("/if/names", []string{"local0", "eth0"})
-	require.NoError(t, err)
-	rx, err := w.AddCombinedCounter("/if/rx", 2)
-	require.NoError(t, err)
-	rx.Add(1, 1, 10, 640)
+	w := minimalVPP(t)
 	tx, err := w.AddCombinedCounter("/if/tx", 2)
 	require.NoError(t, err)
 	// Point /if/tx's union far outside the segment, as a corrupt segment
@@ -73,12 +80,8 @@ func TestCorruptEntryIsPartial(t *testing.T) {
 	mem := w.Mem()
 	dir := binary.LittleEndian.Uint64(mem[32:]) - w.Base()
 	binary.LittleEndian.PutUint64(mem[dir+uint64(tx.Index())*144+8:], w.Base()+1<<40)
-	sock := socketPath(t)
-	srv, err := statseg.NewServer(sock, w.Fd())
-	require.NoError(t, err)
-	defer srv.Close()
 
-	s := newTestScraper(t, sock, nil)
+	s := newTestScraper(t, serveWriter(t, w), nil)
 	md, err := s.scrape(context.Background())
 	require.Error(t, err)
 	require.True(t, scrapererror.IsPartialScrapeError(err), "want a partial scrape error, got %v", err)
