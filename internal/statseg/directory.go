@@ -150,9 +150,10 @@ func (d *Dir) current(s *segment, dirPtr uint64) bool {
 	if err != nil || n != len(d.Entries) {
 		return false
 	}
+	words := s.words[off/8:]
 	for i := range n {
-		eo := off + i*entrySize
-		if s.u64(eo) != d.sig[2*i] || s.u64(eo+entryUnion) != d.sig[2*i+1] {
+		w := i * entrySize / 8
+		if words[w] != d.sig[2*i] || words[w+entryUnion/8] != d.sig[2*i+1] {
 			return false
 		}
 	}

@@ -56,7 +56,7 @@ func newReader(data []byte, source string, closer func() error) (*Reader, error)
 		data = b
 	}
 	r := &Reader{
-		seg:      &segment{data: data},
+		seg:      newSegment(data),
 		source:   source,
 		closer:   closer,
 		BusyWait: DefaultBusyWait,
@@ -304,32 +304,65 @@ func (s *Snapshot) read(seg *segment) {
 			v.Scalar = seg.load64(e.valueOff)
 		case TypeCounterSimple:
 			rows, col := s.Dir.source(e)
-			v.Simple = copyRows(v.Simple, rows, col, counterElemSize, seg.u64s)
+			v.Simple = copySimple(v.Simple, rows, col, seg.words)
 		case TypeCounterCombined:
 			rows, col := s.Dir.source(e)
-			v.Combined = copyRows(v.Combined, rows, col, combinedSize, seg.combined)
+			v.Combined = copyCombined(v.Combined, rows, col, seg)
 		case TypeHistogramLog2:
-			v.Histogram = copyRows(v.Histogram, e.rows, -1, counterElemSize, seg.u64s)
+			v.Histogram = copySimple(v.Histogram, e.rows, -1, seg.words)
 		}
 	}
 }
 
-// copyRows copies each row of cells into dst, reusing its slices; with
-// column >= 0 only that column of each row (of elem-byte cells).
-func copyRows[T any](dst [][]T, rows []span, column, elem int, cells func(off, n int) []T) [][]T {
+// resizeRows gives dst len(rows) rows of the rows' lengths (one cell each
+// for a column), reusing its slices.
+func resizeRows[T any](dst [][]T, rows []span, column int) [][]T {
 	if cap(dst) < len(rows) {
 		dst = append(dst[:cap(dst)], make([][]T, len(rows)-cap(dst))...)
 	}
 	dst = dst[:len(rows)]
 	for t, r := range rows {
-		if column >= 0 && r.n > 0 {
-			r = span{r.off + column*elem, 1}
+		n := r.n
+		if column >= 0 && n > 0 {
+			n = 1
 		}
-		if cap(dst[t]) < r.n {
-			dst[t] = make([]T, r.n)
+		if cap(dst[t]) < n {
+			dst[t] = make([]T, n)
 		}
-		dst[t] = dst[t][:r.n]
-		copy(dst[t], cells(r.off, r.n))
+		dst[t] = dst[t][:n]
+	}
+	return dst
+}
+
+// copySimple copies u64 rows (or one column of them) into dst. A symlink's
+// single cell is assigned, not copied: there are hundreds of thousands.
+func copySimple(dst [][]uint64, rows []span, column int, words []uint64) [][]uint64 {
+	dst = resizeRows(dst, rows, column)
+	for t, r := range rows {
+		w := r.off / 8
+		switch {
+		case r.n == 0:
+		case column >= 0:
+			dst[t][0] = words[w+column]
+		default:
+			copy(dst[t], words[w:w+r.n])
+		}
+	}
+	return dst
+}
+
+// copyCombined copies combined rows (or one column of them) into dst.
+func copyCombined(dst [][]Combined, rows []span, column int, seg *segment) [][]Combined {
+	dst = resizeRows(dst, rows, column)
+	for t, r := range rows {
+		switch {
+		case r.n == 0:
+		case column >= 0:
+			w := r.off/8 + 2*column
+			dst[t][0] = Combined{Packets: seg.words[w], Bytes: seg.words[w+1]}
+		default:
+			copy(dst[t], seg.combined(r.off, r.n))
+		}
 	}
 	return dst
 }

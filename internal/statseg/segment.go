@@ -16,6 +16,13 @@ import (
 type segment struct {
 	data []byte
 	base uint64 // VPP's address of data[0], read from the header
+	// words is data as u64s (data is 8-byte aligned), for the hot paths:
+	// indexing it is bounds-checked by Go like any slice.
+	words []uint64
+}
+
+func newSegment(data []byte) *segment {
+	return &segment{data: data, words: unsafe.Slice((*uint64)(unsafe.Pointer(&data[0])), len(data)/8)}
 }
 
 // load64 reads an aligned u64 of the header atomically, so that the compiler
@@ -59,19 +66,6 @@ func (s *segment) vector(ptr uint64, elemSize int) (off, n int, err error) {
 		return 0, 0, fmt.Errorf("vector at offset %#x: %d elements of %d bytes run past the end of the segment", off, n, elemSize)
 	}
 	return off, n, nil
-}
-
-// u64s returns the n u64 at off as a slice of the mapping. The caller has
-// checked the range with vector; the check here keeps this function safe on
-// its own.
-func (s *segment) u64s(off, n int) []uint64 {
-	if n == 0 {
-		return nil
-	}
-	if off < 0 || off%8 != 0 || n < 0 || n > (len(s.data)-off)/8 {
-		panic("statseg: u64s out of range") // unreachable: callers check with vector
-	}
-	return unsafe.Slice((*uint64)(unsafe.Pointer(&s.data[off])), n)
 }
 
 // combined returns the n combined cells at off as a slice of the mapping.
