@@ -97,20 +97,28 @@ func renderSimple(rows [][]uint64, labels []string) []byte {
 	for k := range width(rows) {
 		b = strconv.AppendInt(b, int64(k), 10)
 		var total uint64
-		for _, r := range rows {
-			b = append(b, ' ')
-			if k >= len(r) {
-				b = append(b, '-')
-				continue
-			}
-			b = strconv.AppendUint(b, r[k], 10)
-			total += r[k]
-		}
+		b, total = appendThreadCells(b, rows, k)
 		b = append(b, ' ')
 		b = strconv.AppendUint(b, total, 10)
 		b = appendLabel(b, labels, k)
 	}
 	return b
+}
+
+// appendThreadCells appends " v" for index k of every thread row ("-" for a
+// row too short to have it) and returns their total.
+func appendThreadCells(b []byte, rows [][]uint64, k int) ([]byte, uint64) {
+	var total uint64
+	for _, r := range rows {
+		b = append(b, ' ')
+		if k >= len(r) {
+			b = append(b, '-')
+			continue
+		}
+		b = strconv.AppendUint(b, r[k], 10)
+		total += r[k]
+	}
+	return b, total
 }
 
 // renderCombined prints a combined counter vector like renderSimple, with a
@@ -193,15 +201,7 @@ func renderHistogram(rows [][]uint64) []byte {
 	for k := range width(rows) {
 		b = strconv.AppendInt(b, int64(k), 10)
 		var total uint64
-		for _, r := range rows {
-			b = append(b, ' ')
-			if k >= len(r) {
-				b = append(b, '-')
-				continue
-			}
-			b = strconv.AppendUint(b, r[k], 10)
-			total += r[k]
-		}
+		b, total = appendThreadCells(b, rows, k)
 		if k == 0 {
 			b = append(b, " -\n"...)
 			continue
