@@ -91,27 +91,6 @@ func (r *Reader) Close() error {
 	return c()
 }
 
-// Header is the segment's shared header as read now.
-type Header struct {
-	Version    uint64
-	Base       uint64
-	Epoch      uint64
-	InProgress uint64
-	Directory  uint64
-}
-
-// Header reads the shared header without any locking.
-func (r *Reader) Header() Header {
-	s := r.seg
-	return Header{
-		Version:    s.load64(headerVersion),
-		Base:       s.load64(headerBase),
-		Epoch:      s.load64(headerEpoch),
-		InProgress: s.load64(headerInProgress),
-		Directory:  s.load64(headerDirectory),
-	}
-}
-
 // Value is an entry's value as of the last Snapshot. Slices are reused from
 // one snapshot to the next.
 type Value struct {
