@@ -109,8 +109,6 @@ type Snapshot struct {
 	Wanted []int   // indexes of the wanted, readable entries
 	// Errs holds the errors of wanted entries that cannot be read.
 	Errs []error
-
-	want func(*Entry) bool
 }
 
 // Cells counts the counter cells (a combined packets/bytes pair is one
@@ -162,8 +160,6 @@ func (r *Reader) Snapshot(s *Snapshot, want func(*Entry) bool) (err error) {
 		}
 		if s.Dir != dir {
 			s.select_(dir, want)
-		} else if s.want == nil {
-			s.want = want
 		}
 		s.read(r.seg)
 		if r.unchanged(epoch) {
@@ -252,7 +248,7 @@ func (r *Reader) directory(epoch uint64) (*Dir, error) {
 
 // select_ points s at a new directory and decides which entries it reads.
 func (s *Snapshot) select_(d *Dir, want func(*Entry) bool) {
-	s.Dir, s.want = d, want
+	s.Dir = d
 	s.Wanted = s.Wanted[:0]
 	s.Errs = s.Errs[:0]
 	if cap(s.Values) >= len(d.Entries) {
