@@ -66,6 +66,18 @@ func (d *Dir) Lookup(name string) (*Entry, bool) {
 // Threads returns the number of thread rows of a counter or histogram entry.
 func (e *Entry) Threads() int { return e.threads }
 
+// Columns returns the number of columns (objects) of a counter or histogram
+// vector: the widest of its thread rows (VPP keeps them equally wide). It is
+// known from the directory alone, so a plan can be made before any value is
+// read. Symlinks and scalars have none.
+func (e *Entry) Columns() int {
+	n := 0
+	for _, r := range e.rows {
+		n = max(n, r.n)
+	}
+	return n
+}
+
 // maxDirEntries bounds the directory length a reader accepts. VPP with
 // tens of thousands of interfaces has a few hundred thousand entries; a
 // larger count is a corrupt header, not a bigger VPP.
