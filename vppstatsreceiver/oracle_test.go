@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -155,7 +156,8 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 	for _, c := range captures {
 		t.Run(c.version+"/"+c.name, func(t *testing.T) {
 			d := readDump(t, c.version, c.name)
-			s := newServedCaptureScraper(t, nil, capturePath(c.version, c.name))
+			// Every metric on, the opt-in breakdowns too.
+			s := newServedCaptureScraper(t, enableAllMetrics, capturePath(c.version, c.name))
 			m, err := s.scrape(context.Background())
 			require.NoError(t, err)
 			got := indexPoints(m)
@@ -286,7 +288,7 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			require.Equal(t, 2, heaps) // main heap, stat segment
 			require.Len(t, got["vpp.memory.heap.size"], heaps)
 
-			// The catch-all is off by default.
+			// The catch-all stays off: it has its own test below.
 			require.NotContains(t, got, "vpp.stat.counter")
 			require.NotContains(t, got, "vpp.stat.gauge")
 		})
@@ -346,4 +348,15 @@ func TestCatchAllMatchesVPPDump(t *testing.T) {
 		}
 		require.Equal(t, wantG, got["vpp.stat.gauge"])
 	}
+}
+
+// enableAllMetrics switches on every metric but the catch-all, which
+// TestCatchAllMatchesVPPDump checks with a selection of paths.
+func enableAllMetrics(c *Config) {
+	ms := reflect.ValueOf(&c.Metrics).Elem()
+	for i := range ms.NumField() {
+		ms.Field(i).FieldByName("Enabled").SetBool(true)
+	}
+	c.Metrics.VppStatCounter.Enabled = false
+	c.Metrics.VppStatGauge.Enabled = false
 }

@@ -1169,12 +1169,12 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled: true,
 		},
 		VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
-			Enabled:             true,
+			Enabled:             false,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []VppInterfaceCastIoMetricAttributeKey{VppInterfaceCastIoMetricAttributeKeyVppInterfaceName, VppInterfaceCastIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastIoMetricAttributeKeyNetworkIoDirection, VppInterfaceCastIoMetricAttributeKeyVppInterfaceCast, VppInterfaceCastIoMetricAttributeKeyVppThreadIndex},
 		},
 		VppInterfaceCastPackets: VppInterfaceCastPacketsMetricConfig{
-			Enabled:             true,
+			Enabled:             false,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []VppInterfaceCastPacketsMetricAttributeKey{VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastPacketsMetricAttributeKeyNetworkIoDirection, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceCast, VppInterfaceCastPacketsMetricAttributeKeyVppThreadIndex},
 		},
@@ -1199,7 +1199,7 @@ func DefaultMetricsConfig() MetricsConfig {
 			EnabledAttributes:   []VppInterfacePacketsMetricAttributeKey{VppInterfacePacketsMetricAttributeKeyVppInterfaceName, VppInterfacePacketsMetricAttributeKeyVppInterfaceIndex, VppInterfacePacketsMetricAttributeKeyNetworkIoDirection, VppInterfacePacketsMetricAttributeKeyVppThreadIndex},
 		},
 		VppInterfaceProtocolPackets: VppInterfaceProtocolPacketsMetricConfig{
-			Enabled:             true,
+			Enabled:             false,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []VppInterfaceProtocolPacketsMetricAttributeKey{VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceProtocolPacketsMetricAttributeKeyVppProtocol, VppInterfaceProtocolPacketsMetricAttributeKeyVppThreadIndex},
 		},
@@ -1244,7 +1244,7 @@ func DefaultMetricsConfig() MetricsConfig {
 			EnabledAttributes:   []VppNodeErrorsMetricAttributeKey{VppNodeErrorsMetricAttributeKeyVppNodeName, VppNodeErrorsMetricAttributeKeyVppErrorReason, VppNodeErrorsMetricAttributeKeyVppThreadIndex},
 		},
 		VppNodeSuspends: VppNodeSuspendsMetricConfig{
-			Enabled:             true,
+			Enabled:             false,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []VppNodeSuspendsMetricAttributeKey{VppNodeSuspendsMetricAttributeKeyVppNodeName, VppNodeSuspendsMetricAttributeKeyVppThreadIndex},
 		},

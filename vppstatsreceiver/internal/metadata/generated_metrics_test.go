@@ -104,13 +104,13 @@ func TestMetricsBuilder(t *testing.T) {
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppInputRateDataPoint(ts, 1)
-			defaultMetricsCount++
+
 			allMetricsCount++
 			mb.RecordVppInterfaceCastIoDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
 			if tt.name == "reaggregate_set" {
 				mb.RecordVppInterfaceCastIoDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, AttributeVppInterfaceCastMulticast, WithVppThreadIndexMetricAttribute(16))
 			}
-			defaultMetricsCount++
+
 			allMetricsCount++
 			mb.RecordVppInterfaceCastPacketsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
 			if tt.name == "reaggregate_set" {
@@ -140,7 +140,7 @@ func TestMetricsBuilder(t *testing.T) {
 			if tt.name == "reaggregate_set" {
 				mb.RecordVppInterfacePacketsDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, WithVppThreadIndexMetricAttribute(16))
 			}
-			defaultMetricsCount++
+
 			allMetricsCount++
 			mb.RecordVppInterfaceProtocolPacketsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeVppProtocolIP4, WithVppThreadIndexMetricAttribute(16))
 			if tt.name == "reaggregate_set" {
@@ -194,7 +194,7 @@ func TestMetricsBuilder(t *testing.T) {
 			if tt.name == "reaggregate_set" {
 				mb.RecordVppNodeErrorsDataPoint(ts, 3, "vpp.node.name-val-2", "vpp.error.reason-val-2", WithVppThreadIndexMetricAttribute(16))
 			}
-			defaultMetricsCount++
+
 			allMetricsCount++
 			mb.RecordVppNodeSuspendsDataPoint(ts, 1, "vpp.node.name-val", WithVppThreadIndexMetricAttribute(16))
 			if tt.name == "reaggregate_set" {
