@@ -195,12 +195,16 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 					require.Equal(t, float64(byIdx[idx]), v, "%s %v", metric, kv)
 				}
 			}
-			for path, spec := range ifCombined {
-				check(spec[0].metric.Name(), spec[0].fixed, d.sumCombined(path, 0))
-				check(spec[1].metric.Name(), spec[1].fixed, d.sumCombined(path, 1))
-			}
-			for path, spec := range ifSimple {
-				check(spec.metric.Name(), spec.fixed, d.sumSimple(path))
+			for _, m := range meanings {
+				if m.cols != famInterface || m.use != useMetric {
+					continue
+				}
+				if m.shape == shapeCombined {
+					check(m.fields[0].metric.Name(), m.fields[0].fixed, d.sumCombined(m.path, 0))
+					check(m.fields[1].metric.Name(), m.fields[1].fixed, d.sumCombined(m.path, 1))
+				} else {
+					check(m.fields[0].metric.Name(), m.fields[0].fixed, d.sumSimple(m.path))
+				}
 			}
 			for _, n := range ifNames {
 				if n != "deleted" {
