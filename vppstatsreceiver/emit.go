@@ -164,7 +164,7 @@ func (e *emitter) system(p *plan, vals []statseg.Value, now time.Time, boot uint
 			continue
 		}
 		x := saturate(v.Simple[0][m.col])
-		if m.state == "total" {
+		if m.state == heapTotal {
 			if dp, ok := e.gauge(metadata.MetricVppMemoryHeapSize); ok {
 				dp.SetIntValue(x)
 				dp.Attributes().PutStr("vpp.memory.heap.name", m.heap)

@@ -86,12 +86,18 @@ func pair(pkts, bytes metadata.MetricID, fixed ...attr) []feed {
 	return []feed{{pkts, fixed}, {bytes, fixed}}
 }
 
-func rx() attr           { return attr{"network.io.direction", "receive"} }
-func tx() attr           { return attr{"network.io.direction", "transmit"} }
-func cast(c string) attr { return attr{"vpp.interface.cast", c} }
-func proto(p string) attr {
-	return attr{"vpp.protocol", p}
+// Constant attributes, with the values mdatagen generated from the enums of
+// metadata.yaml.
+func rx() attr {
+	return attr{"network.io.direction", metadata.AttributeNetworkIoDirectionReceive.String()}
 }
+func tx() attr {
+	return attr{"network.io.direction", metadata.AttributeNetworkIoDirectionTransmit.String()}
+}
+func cast(c metadata.AttributeVppInterfaceCast) attr {
+	return attr{"vpp.interface.cast", c.String()}
+}
+func proto(p metadata.AttributeVppProtocol) attr { return attr{"vpp.protocol", p.String()} }
 
 const (
 	pathBoottime       = "/sys/boottime"
@@ -117,21 +123,21 @@ var meanings = []meaning{
 	{path: "/if/names", shape: shapeNames, cols: famInterface, use: useNames},
 	{path: "/if/rx", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfacePackets, metadata.MetricVppInterfaceIo, rx())},
 	{path: "/if/tx", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfacePackets, metadata.MetricVppInterfaceIo, tx())},
-	{path: "/if/rx-unicast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, rx(), cast("unicast"))},
-	{path: "/if/rx-multicast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, rx(), cast("multicast"))},
-	{path: "/if/rx-broadcast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, rx(), cast("broadcast"))},
-	{path: "/if/tx-unicast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, tx(), cast("unicast"))},
-	{path: "/if/tx-multicast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, tx(), cast("multicast"))},
-	{path: "/if/tx-broadcast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, tx(), cast("broadcast"))},
+	{path: "/if/rx-unicast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, rx(), cast(metadata.AttributeVppInterfaceCastUnicast))},
+	{path: "/if/rx-multicast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, rx(), cast(metadata.AttributeVppInterfaceCastMulticast))},
+	{path: "/if/rx-broadcast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, rx(), cast(metadata.AttributeVppInterfaceCastBroadcast))},
+	{path: "/if/tx-unicast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, tx(), cast(metadata.AttributeVppInterfaceCastUnicast))},
+	{path: "/if/tx-multicast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, tx(), cast(metadata.AttributeVppInterfaceCastMulticast))},
+	{path: "/if/tx-broadcast", shape: shapeCombined, cols: famInterface, fields: pair(metadata.MetricVppInterfaceCastPackets, metadata.MetricVppInterfaceCastIo, tx(), cast(metadata.AttributeVppInterfaceCastBroadcast))},
 	{path: "/if/rx-error", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceErrors, rx())},
 	{path: "/if/tx-error", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceErrors, tx())},
 	{path: "/if/drops", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceDrops)},
 	{path: "/if/punt", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfacePunts)},
 	{path: "/if/rx-no-buf", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceRxNoBuffer)},
 	{path: "/if/rx-miss", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceRxMissed)},
-	{path: "/if/ip4", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceProtocolPackets, proto("ip4"))},
-	{path: "/if/ip6", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceProtocolPackets, proto("ip6"))},
-	{path: "/if/mpls", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceProtocolPackets, proto("mpls"))},
+	{path: "/if/ip4", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceProtocolPackets, proto(metadata.AttributeVppProtocolIP4))},
+	{path: "/if/ip6", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceProtocolPackets, proto(metadata.AttributeVppProtocolIP6))},
+	{path: "/if/mpls", shape: shapeSimple, cols: famInterface, fields: one(metadata.MetricVppInterfaceProtocolPackets, proto(metadata.AttributeVppProtocolMpls))},
 	{path: "/if/", shape: shapeAny, use: useView},         // other interface vectors: not reported
 	{path: "/interfaces/", shape: shapeAny, use: useView}, // per-interface symlinks into /if/*
 
@@ -153,12 +159,10 @@ var meanings = []meaning{
 	{path: "/mem/", shape: shapeAny, use: useHeap, fields: []feed{{metric: metadata.MetricVppMemoryHeapSize}, {metric: metadata.MetricVppMemoryHeapUsage}}},
 }
 
-// bufferPoolStates and heapStates are the last path components of the
-// /buffer-pools/<pool>/<state> scalars and the /mem/<heap>/<state> links.
-var (
-	bufferPoolStates = []string{"cached", "used", "available"}
-	heapStates       = []string{"used", "free", "total"}
-)
+// heapTotal is the /mem/<heap>/<state> link that feeds vpp.memory.heap.size;
+// the other states are metadata.yaml's vpp.memory.heap.state enum, as the
+// /buffer-pools/<pool>/<state> states are vpp.buffer_pool.state's.
+const heapTotal = "total"
 
 var (
 	exactMeanings  = map[string]*meaning{}

@@ -269,7 +269,10 @@ func (p *plan) addBufferPool(e *statseg.Entry, m *meaning, c *planConfig) {
 	f := m.fields[0]
 	rest := e.Name[len(m.path):]
 	j := strings.LastIndexByte(rest, '/')
-	if !c.enabled[f.metric] || j <= 0 || !slices.Contains(bufferPoolStates, rest[j+1:]) {
+	if !c.enabled[f.metric] || j <= 0 {
+		return
+	}
+	if _, known := metadata.MapAttributeVppBufferPoolState[rest[j+1:]]; !known {
 		return
 	}
 	p.scalars = append(p.scalars, scalarRef{entry: e.Index, metric: f.metric, attrs: []attr{
@@ -287,7 +290,7 @@ func (p *plan) addHeap(d *statseg.Dir, e *statseg.Entry, c *planConfig) {
 		return
 	}
 	st, ok := strings.CutPrefix(e.Name, t.Name+"/")
-	if ok && slices.Contains(heapStates, st) {
+	if _, known := metadata.MapAttributeVppMemoryHeapState[st]; ok && (known || st == heapTotal) {
 		p.mems = append(p.mems, memRef{entry: e.Target, col: e.Column, heap: t.Name[len("/mem/"):], state: st})
 	}
 }
