@@ -92,7 +92,7 @@ func (e *emitter) counters(src *source, v *statseg.Value, clearTs pcommon.Timest
 			a.EnsureCapacity(nattrs)
 			switch src.family {
 			case famInterface:
-				a.PutStr("vpp.interface.name", src.objs.name[c])
+				a.PutStr("network.interface.name", src.objs.name[c])
 				a.PutInt("vpp.interface.index", int64(c))
 			case famNode:
 				a.PutStr("vpp.node.name", src.objs.name[c])

@@ -110,7 +110,7 @@ func dataPoints(m pmetric.Metrics, name string) map[string]pmetric.NumberDataPoi
 }
 
 func ifKey(idx int, name, dir string) string {
-	return key("vpp.interface.name", name, "vpp.interface.index", strconv.Itoa(idx), "network.io.direction", dir)
+	return key("network.interface.name", name, "vpp.interface.index", strconv.Itoa(idx), "network.io.direction", dir)
 }
 
 func TestLiveCountersAdvanceWithStableStart(t *testing.T) {
@@ -385,7 +385,7 @@ func TestLiveFilters(t *testing.T) {
 	require.NoError(t, err)
 	ifs := map[string]bool{}
 	for _, p := range dataPoints(m, "vpp.interface.packets") {
-		n, _ := p.Attributes().Get("vpp.interface.name")
+		n, _ := p.Attributes().Get("network.interface.name")
 		ifs[n.Str()] = true
 	}
 	assert.Len(t, ifs, len(names)-2)

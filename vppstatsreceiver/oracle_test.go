@@ -172,7 +172,7 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			}
 			require.NotZero(t, loop0rx)
 			require.Equal(t, "loop0", d.names["/if/names"][1])
-			require.Equal(t, float64(loop0rx), got["vpp.interface.packets"][key("vpp.interface.name", "loop0", "vpp.interface.index", "1", "network.io.direction", "receive")])
+			require.Equal(t, float64(loop0rx), got["vpp.interface.packets"][key("network.interface.name", "loop0", "vpp.interface.index", "1", "network.io.direction", "receive")])
 
 			// Interfaces: every counter of every live interface; nothing for
 			// the deleted slot.
@@ -182,7 +182,7 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			check := func(metric string, fixed []attr, byIdx map[int]uint64) {
 				t.Helper()
 				for idx, name := range ifNames {
-					kv := []string{"vpp.interface.name", name, "vpp.interface.index", strconv.Itoa(idx)}
+					kv := []string{"network.interface.name", name, "vpp.interface.index", strconv.Itoa(idx)}
 					for _, f := range fixed {
 						kv = append(kv, f.key, f.val)
 					}

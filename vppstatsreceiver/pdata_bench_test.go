@@ -25,7 +25,7 @@ func BenchmarkPdataPoint(b *testing.B) {
 	for i := range names {
 		names[i] = "GigabitEthernet0/8/0." + string(rune('a'+i%26))
 		tmpl[i] = pcommon.NewMap()
-		tmpl[i].PutStr("vpp.interface.name", names[i])
+		tmpl[i].PutStr("network.interface.name", names[i])
 		tmpl[i].PutInt("vpp.interface.index", int64(i))
 		tmpl[i].PutStr("network.io.direction", "receive")
 	}
@@ -61,7 +61,7 @@ func BenchmarkPdataPoint(b *testing.B) {
 					}
 					a := dp.Attributes()
 					a.EnsureCapacity(3)
-					a.PutStr("vpp.interface.name", names[i])
+					a.PutStr("network.interface.name", names[i])
 					a.PutInt("vpp.interface.index", int64(i))
 					a.PutStr("network.io.direction", "receive")
 				}

@@ -219,7 +219,7 @@ func checkPoints(t *testing.T, dump *vppDump, all []point, newest map[string]poi
 	}
 	// Deleted interfaces are skipped.
 	for _, p := range all {
-		if p.attrs["vpp.interface.name"] == "deleted" {
+		if p.attrs["network.interface.name"] == "deleted" {
 			t.Errorf("point of a deleted interface: %v", p)
 			break
 		}
@@ -257,7 +257,7 @@ func checkLoop0(t *testing.T, dump *vppDump, newest map[string]point) {
 	if wantPk == 0 {
 		t.Fatal("VPP's dump has 0 packets received on loop0: the capture does not test anything")
 	}
-	rx := map[string]any{"vpp.interface.name": "loop0", "network.io.direction": "receive"}
+	rx := map[string]any{"network.interface.name": "loop0", "network.io.direction": "receive"}
 	for _, c := range []struct {
 		metric string
 		want   uint64
@@ -338,7 +338,7 @@ func checkPrometheus(t *testing.T, url string, dump *vppDump) {
 	sample := regexp.MustCompile(`(?m)^vpp_interface_packets_total\{([^}]*)\} (\S+)`)
 	found := false
 	for _, m := range sample.FindAllStringSubmatch(page, -1) {
-		if !strings.Contains(m[1], `vpp_interface_name="loop0"`) || !strings.Contains(m[1], `network_io_direction="receive"`) {
+		if !strings.Contains(m[1], `network_interface_name="loop0"`) || !strings.Contains(m[1], `network_io_direction="receive"`) {
 			continue
 		}
 		found = true
@@ -383,7 +383,7 @@ service:
 `+serviceTelemetry, sock, out))
 	col := start(t, "otelcol-vpp", nil, otelcol, "--config", cfg)
 
-	loop0 := map[string]any{"vpp.interface.name": "loop0", "network.io.direction": "receive"}
+	loop0 := map[string]any{"network.interface.name": "loop0", "network.io.direction": "receive"}
 	var before point
 	waitFor(t, 60*time.Second, "loop0 points from the first segment", func() (bool, string) {
 		ps, err := readFileExport(out)

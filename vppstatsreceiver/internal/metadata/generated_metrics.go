@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
+	conventions "go.opentelemetry.io/otel/semconv/v1.38.0"
 	"time"
 )
 
@@ -170,43 +171,43 @@ var MetricsInfo = metricsInfo{
 	},
 	VppInterfaceCastIo: metricInfo{
 		Name:       "vpp.interface.cast.io",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
 	},
 	VppInterfaceCastPackets: metricInfo{
 		Name:       "vpp.interface.cast.packets",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
 	},
 	VppInterfaceDrops: metricInfo{
 		Name:       "vpp.interface.drops",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.thread.index"},
 	},
 	VppInterfaceErrors: metricInfo{
 		Name:       "vpp.interface.errors",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
 	},
 	VppInterfaceIo: metricInfo{
 		Name:       "vpp.interface.io",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
 	},
 	VppInterfacePackets: metricInfo{
 		Name:       "vpp.interface.packets",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
 	},
 	VppInterfaceProtocolPackets: metricInfo{
 		Name:       "vpp.interface.protocol.packets",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.protocol", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.protocol", "vpp.thread.index"},
 	},
 	VppInterfacePunts: metricInfo{
 		Name:       "vpp.interface.punts",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.thread.index"},
 	},
 	VppInterfaceRxMissed: metricInfo{
 		Name:       "vpp.interface.rx.missed",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.thread.index"},
 	},
 	VppInterfaceRxNoBuffer: metricInfo{
 		Name:       "vpp.interface.rx.no_buffer",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.thread.index"},
 	},
 	VppMemoryHeapSize: metricInfo{
 		Name:       "vpp.memory.heap.size",
@@ -445,7 +446,7 @@ func (m *metricVppInterfaceCastIo) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfaceCastIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, vppInterfaceCastAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceCastIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, vppInterfaceCastAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -453,7 +454,7 @@ func (m *metricVppInterfaceCastIo) recordDataPoint(start pcommon.Timestamp, ts p
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
 	dp.Attributes().PutStr("vpp.interface.cast", vppInterfaceCastAttributeValue)
@@ -505,7 +506,7 @@ func (m *metricVppInterfaceCastPackets) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfaceCastPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, vppInterfaceCastAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceCastPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, vppInterfaceCastAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -513,7 +514,7 @@ func (m *metricVppInterfaceCastPackets) recordDataPoint(start pcommon.Timestamp,
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
 	dp.Attributes().PutStr("vpp.interface.cast", vppInterfaceCastAttributeValue)
@@ -565,7 +566,7 @@ func (m *metricVppInterfaceDrops) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfaceDrops) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceDrops) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -573,7 +574,7 @@ func (m *metricVppInterfaceDrops) recordDataPoint(start pcommon.Timestamp, ts pc
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
@@ -623,7 +624,7 @@ func (m *metricVppInterfaceErrors) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfaceErrors) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceErrors) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -631,7 +632,7 @@ func (m *metricVppInterfaceErrors) recordDataPoint(start pcommon.Timestamp, ts p
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
 	for _, op := range options {
@@ -682,7 +683,7 @@ func (m *metricVppInterfaceIo) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfaceIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -690,7 +691,7 @@ func (m *metricVppInterfaceIo) recordDataPoint(start pcommon.Timestamp, ts pcomm
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
 	for _, op := range options {
@@ -741,7 +742,7 @@ func (m *metricVppInterfacePackets) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfacePackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfacePackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -749,7 +750,7 @@ func (m *metricVppInterfacePackets) recordDataPoint(start pcommon.Timestamp, ts 
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
 	for _, op := range options {
@@ -800,7 +801,7 @@ func (m *metricVppInterfaceProtocolPackets) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfaceProtocolPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppProtocolAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceProtocolPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppProtocolAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -808,7 +809,7 @@ func (m *metricVppInterfaceProtocolPackets) recordDataPoint(start pcommon.Timest
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	dp.Attributes().PutStr("vpp.protocol", vppProtocolAttributeValue)
 	for _, op := range options {
@@ -859,7 +860,7 @@ func (m *metricVppInterfacePunts) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfacePunts) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+func (m *metricVppInterfacePunts) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -867,7 +868,7 @@ func (m *metricVppInterfacePunts) recordDataPoint(start pcommon.Timestamp, ts pc
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
@@ -917,7 +918,7 @@ func (m *metricVppInterfaceRxMissed) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfaceRxMissed) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceRxMissed) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -925,7 +926,7 @@ func (m *metricVppInterfaceRxMissed) recordDataPoint(start pcommon.Timestamp, ts
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
@@ -975,7 +976,7 @@ func (m *metricVppInterfaceRxNoBuffer) init() {
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
 }
 
-func (m *metricVppInterfaceRxNoBuffer) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceRxNoBuffer) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -983,7 +984,7 @@ func (m *metricVppInterfaceRxNoBuffer) recordDataPoint(start pcommon.Timestamp, 
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
 	dp.SetIntValue(val)
-	dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
 	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
@@ -1941,6 +1942,7 @@ func WithStartTimeOverride(start pcommon.Timestamp) ResourceMetricsOption {
 // Resource attributes should be provided as ResourceMetricsOption arguments.
 func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	rm := pmetric.NewResourceMetrics()
+	rm.SetSchemaUrl(conventions.SchemaURL)
 	ils := rm.ScopeMetrics().AppendEmpty()
 	ils.Scope().SetName(ScopeName)
 	ils.Scope().SetVersion(mb.buildInfo.Version)
@@ -2013,53 +2015,53 @@ func (mb *MetricsBuilder) RecordVppInputRateDataPoint(ts pcommon.Timestamp, val 
 }
 
 // RecordVppInterfaceCastIoDataPoint adds a data point to vpp.interface.cast.io metric.
-func (mb *MetricsBuilder) RecordVppInterfaceCastIoDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceCastIo.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceCastIoDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceCastIo.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceCastPacketsDataPoint adds a data point to vpp.interface.cast.packets metric.
-func (mb *MetricsBuilder) RecordVppInterfaceCastPacketsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceCastPackets.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceCastPacketsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceCastPackets.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceDropsDataPoint adds a data point to vpp.interface.drops metric.
-func (mb *MetricsBuilder) RecordVppInterfaceDropsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceDrops.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
+func (mb *MetricsBuilder) RecordVppInterfaceDropsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceDrops.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
 }
 
 // RecordVppInterfaceErrorsDataPoint adds a data point to vpp.interface.errors metric.
-func (mb *MetricsBuilder) RecordVppInterfaceErrorsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceErrors.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceErrorsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceErrors.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceIoDataPoint adds a data point to vpp.interface.io metric.
-func (mb *MetricsBuilder) RecordVppInterfaceIoDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceIo.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceIoDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceIo.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
 }
 
 // RecordVppInterfacePacketsDataPoint adds a data point to vpp.interface.packets metric.
-func (mb *MetricsBuilder) RecordVppInterfacePacketsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
-	mb.metricVppInterfacePackets.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfacePacketsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
+	mb.metricVppInterfacePackets.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceProtocolPacketsDataPoint adds a data point to vpp.interface.protocol.packets metric.
-func (mb *MetricsBuilder) RecordVppInterfaceProtocolPacketsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppProtocolAttributeValue AttributeVppProtocol, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceProtocolPackets.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, vppProtocolAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceProtocolPacketsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppProtocolAttributeValue AttributeVppProtocol, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceProtocolPackets.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, vppProtocolAttributeValue.String(), options...)
 }
 
 // RecordVppInterfacePuntsDataPoint adds a data point to vpp.interface.punts metric.
-func (mb *MetricsBuilder) RecordVppInterfacePuntsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
-	mb.metricVppInterfacePunts.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
+func (mb *MetricsBuilder) RecordVppInterfacePuntsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+	mb.metricVppInterfacePunts.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
 }
 
 // RecordVppInterfaceRxMissedDataPoint adds a data point to vpp.interface.rx.missed metric.
-func (mb *MetricsBuilder) RecordVppInterfaceRxMissedDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceRxMissed.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
+func (mb *MetricsBuilder) RecordVppInterfaceRxMissedDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceRxMissed.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
 }
 
 // RecordVppInterfaceRxNoBufferDataPoint adds a data point to vpp.interface.rx.no_buffer metric.
-func (mb *MetricsBuilder) RecordVppInterfaceRxNoBufferDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceRxNoBuffer.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
+func (mb *MetricsBuilder) RecordVppInterfaceRxNoBufferDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceRxNoBuffer.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
 }
 
 // RecordVppMemoryHeapSizeDataPoint adds a data point to vpp.memory.heap.size metric.

@@ -74,34 +74,34 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordVppInputRateDataPoint(ts, 1)
 
 			allMetricsCount++
-			mb.RecordVppInterfaceCastIoDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfaceCastIoDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
 
 			allMetricsCount++
-			mb.RecordVppInterfaceCastPacketsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfaceCastPacketsDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceDropsDataPoint(ts, 1, "vpp.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfaceDropsDataPoint(ts, 1, "network.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceErrorsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfaceErrorsDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceIoDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfaceIoDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfacePacketsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfacePacketsDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
 
 			allMetricsCount++
-			mb.RecordVppInterfaceProtocolPacketsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeVppProtocolIP4, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfaceProtocolPacketsDataPoint(ts, 1, "network.interface.name-val", 19, AttributeVppProtocolIP4, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfacePuntsDataPoint(ts, 1, "vpp.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfacePuntsDataPoint(ts, 1, "network.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceRxMissedDataPoint(ts, 1, "vpp.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfaceRxMissedDataPoint(ts, 1, "network.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceRxNoBufferDataPoint(ts, 1, "vpp.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
+			mb.RecordVppInterfaceRxNoBufferDataPoint(ts, 1, "network.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppMemoryHeapSizeDataPoint(ts, 1, "vpp.memory.heap.name-val")
@@ -220,9 +220,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -249,9 +249,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -278,9 +278,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -301,9 +301,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -327,9 +327,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -353,9 +353,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -379,9 +379,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -405,9 +405,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -428,9 +428,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
@@ -451,9 +451,9 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
-					vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
 					assert.True(t, ok)
-					assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
 					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
 					assert.True(t, ok)
 					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
