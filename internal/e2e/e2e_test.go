@@ -172,20 +172,20 @@ func checkPoints(t *testing.T, dump *vppDump, all []point, newest map[string]poi
 	names := metricNames(all)
 	// Every metric on by default whose source is in the dump must be there.
 	sources := map[string]string{
-		"vpp.interface.packets":          "/if/rx",
-		"vpp.interface.io":               "/if/tx",
-		"vpp.interface.drops":            "/if/drops",
-		"vpp.node.calls":                 "/sys/node/calls",
-		"vpp.node.vectors":               "/sys/node/vectors",
-		"vpp.node.clocks":                "/sys/node/clocks",
-		"vpp.memory.heap.usage":          "/mem/stat segment/used",
-		"vpp.memory.heap.size":           "/mem/stat segment/total",
-		"vpp.buffer_pool.buffers":        "/buffer-pools/default-numa-0/available",
-		"vpp.vector.rate":                "/sys/vector_rate",
-		"vpp.input.rate":                 "/sys/input_rate",
-		"vpp.worker.count":               "/sys/num_worker_threads",
-		"vpp.worker.vector.rate":         "/sys/vector_rate_per_worker",
-		"vpp.worker.loop.rate":           "/sys/loops_per_worker",
+		"vpp.interface.packets":   "/if/rx",
+		"vpp.interface.io":        "/if/tx",
+		"vpp.interface.drops":     "/if/drops",
+		"vpp.node.calls":          "/sys/node/calls",
+		"vpp.node.vectors":        "/sys/node/vectors",
+		"vpp.node.clocks":         "/sys/node/clocks",
+		"vpp.memory.heap.usage":   "/mem/stat segment/used",
+		"vpp.memory.heap.size":    "/mem/stat segment/total",
+		"vpp.buffer_pool.buffers": "/buffer-pools/default-numa-0/available",
+		"vpp.vector.rate":         "/sys/vector_rate",
+		"vpp.input.rate":          "/sys/input_rate",
+		"vpp.worker.count":        "/sys/num_worker_threads",
+		"vpp.worker.vector.rate":  "/sys/vector_rate_per_worker",
+		"vpp.worker.loop.rate":    "/sys/loops_per_worker",
 	}
 	var absent []string
 	for m, src := range sources {
