@@ -37,6 +37,8 @@ type vppScraper struct {
 
 	// pc is what of the configuration the plan depends on.
 	pc planConfig
+	// tel is the receiver's own health (telemetry.go).
+	tel telemetry
 
 	mb *metadata.MetricsBuilder
 	rb *metadata.ResourceBuilder
@@ -79,6 +81,9 @@ func newScraper(cfg *Config, set receiver.Settings) (*vppScraper, error) {
 	if s.pc.stats, err = cfg.Stats.compile("stats"); err != nil {
 		return nil, err
 	}
+	if s.tel.tb, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
+		return nil, fmt.Errorf("setting up the receiver's own telemetry: %w", err)
+	}
 	s.open = func(timeout time.Duration) (*statseg.Reader, error) {
 		return statseg.Connect(cfg.SocketPath, timeout)
 	}
@@ -96,10 +101,13 @@ func (s *vppScraper) start(context.Context, component.Host) error {
 
 func (s *vppScraper) shutdown(context.Context) error {
 	s.disconnect()
+	s.tel.shutdown()
 	return nil
 }
 
 func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
+	began := time.Now()
+	defer func() { s.tel.scraped(ctx, time.Since(began)) }()
 	now := s.now()
 	if err := ctx.Err(); err != nil {
 		return pmetric.NewMetrics(), err
@@ -115,6 +123,9 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	}
 	if s.plan == nil || s.plan.dir != s.snap.Dir {
 		p := buildPlan(s.snap.Dir, &s.pc)
+		if s.plan != nil && s.plan.dir.Epoch != p.dir.Epoch {
+			s.tel.epochChanged(ctx)
+		}
 		p.carry(s.plan)
 		s.plan = p
 	}
@@ -163,6 +174,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		s.rb.SetVppInstance(s.cfg.Instance)
 	}
 	md := s.mb.Emit(metadata.WithResource(s.rb.Emit()))
+	s.tel.unreadable(ctx, len(s.snap.Errs))
 	if errs := s.snap.Errs; len(errs) > 0 {
 		// Stats the segment holds but that cannot be read (a corrupt or
 		// half-written entry): emit the rest, and say which are missing.
