@@ -4,8 +4,10 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
 
@@ -186,4 +188,48 @@ func TestCraftedErrorLinkBoundsAllocation(t *testing.T) {
 	require.Equal(t, 1, pe.Failed, "one metric (vpp.node.errors) is incomplete")
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "bytes allocated by one scrape")
 	require.NotEmpty(t, dataPoints(md, "vpp.interface.packets"))
+}
+
+// TestClearRuntimeSeenLate: VPP publishes node counters once per update
+// interval, so after `clear runtime` a scrape may still see the old values
+// (with /sys/last_stats_clear already set), and only the next one the
+// drop. The restarted series begins at the recorded clear, not at the
+// scrape in between.
+func TestClearRuntimeSeenLate(t *testing.T) {
+	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close() })
+	_, err = w.AddNameVector("/sys/node/names", []string{"ip4-lookup"})
+	require.NoError(t, err)
+	calls, err := w.AddSimpleCounter("/sys/node/calls", 1)
+	require.NoError(t, err)
+	boot, err := w.AddScalar(pathBoottime)
+	require.NoError(t, err)
+	boot.Set(uint64(captureNow.Unix()) - 100)
+	cleared, err := w.AddScalar(pathLastStatsClear)
+	require.NoError(t, err)
+	set := func(v uint64) { calls.Set(0, 0, v) }
+
+	s := newTestScraper(t, serveWriter(t, w), nil)
+	clock := captureNow
+	s.now = func() time.Time { return clock }
+	bootTs := pcommon.Timestamp(uint64(captureNow.Unix()-100) * uint64(time.Second))
+	start := func() pcommon.Timestamp {
+		t.Helper()
+		md, err := s.scrape(context.Background())
+		require.NoError(t, err)
+		dp, ok := dataPoints(md, "vpp.node.calls")["vpp.node.name=ip4-lookup"]
+		require.True(t, ok)
+		return dp.StartTimestamp()
+	}
+	set(1000)
+	require.Equal(t, bootTs, start())
+
+	clock = clock.Add(10 * time.Second)
+	cleared.Set(105) // `clear runtime` 105 s after boot; counters not yet published
+	require.Equal(t, bootTs, start(), "no drop seen yet")
+
+	clock = clock.Add(10 * time.Second)
+	set(3)
+	require.Equal(t, bootTs+105*pcommon.Timestamp(time.Second), start(), "restarts at the clear")
 }
