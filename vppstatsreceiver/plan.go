@@ -104,7 +104,8 @@ func (c *planConfig) want(e *statseg.Entry) bool {
 	// An unreadable entry that is wanted is listed in the snapshot's errors.
 	m := meaningOf(e.Name)
 	if m == nil {
-		return c.catchAll(e) != nil
+		_, ok := c.catchAll(e)
+		return ok
 	}
 	if !m.fits(e) {
 		return false
@@ -150,21 +151,18 @@ func (c *planConfig) anyEnabled(fs []feed) bool {
 }
 
 // catchAll returns the catch-all metric that reports entry e (not covered
-// by a row, selected by `stats`), or nil.
-func (c *planConfig) catchAll(e *statseg.Entry) *metadata.MetricID {
+// by a row, selected by `stats`), and whether there is one.
+func (c *planConfig) catchAll(e *statseg.Entry) (metadata.MetricID, bool) {
 	if covered(e.Name) || !c.stats.keep(e.Name) {
-		return nil
+		return 0, false
 	}
 	id := metadata.MetricVppStatCounter
 	if isScalar(e.Type) {
 		id = metadata.MetricVppStatGauge
 	} else if !isCounter(e.Type) {
-		return nil
+		return 0, false
 	}
-	if !c.enabled[id] {
-		return nil
-	}
-	return &id
+	return id, c.enabled[id]
 }
 
 var statFields = []feed{
@@ -251,13 +249,13 @@ func (p *plan) addMetric(e *statseg.Entry, m *meaning, c *planConfig, fams map[f
 }
 
 func (p *plan) addCatchAll(e *statseg.Entry, c *planConfig) {
-	id := c.catchAll(e)
+	id, ok := c.catchAll(e)
 	switch {
-	case id == nil:
+	case !ok:
 	case isScalar(e.Type):
-		p.scalars = append(p.scalars, scalarRef{entry: e.Index, metric: *id, attrs: []attr{{"vpp.stat.name", e.Name}}})
+		p.scalars = append(p.scalars, scalarRef{entry: e.Index, metric: id, attrs: []attr{{"vpp.stat.name", e.Name}}})
 	case e.Type == statseg.TypeCounterSimple:
-		p.addSource(e, fieldSimple, feed{metric: *id}, famStat, nil, c)
+		p.addSource(e, fieldSimple, feed{metric: id}, famStat, nil, c)
 	case e.Type == statseg.TypeCounterCombined:
 		p.addSource(e, fieldPackets, statFields[0], famStat, nil, c)
 		p.addSource(e, fieldBytes, statFields[1], famStat, nil, c)

@@ -218,8 +218,8 @@ func (s *vppScraper) incomplete() int {
 			if m.use == useNames {
 				s.pc.eachFamilyMetric(m.cols, mark)
 			}
-		} else if id := s.pc.catchAll(e); id != nil {
-			mark(*id)
+		} else if id, ok := s.pc.catchAll(e); ok {
+			mark(id)
 		}
 	}
 	return n
