@@ -144,16 +144,19 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if boot == 0 {
 		bootTs = pcommon.NewTimestampFromTime(now)
 	}
+	ts := pcommon.NewTimestampFromTime(now)
 	// /sys/last_stats_clear is VPP's clock (seconds since it started) at
-	// the last `clear runtime`, 0 if never.
+	// the last `clear runtime`, 0 if never. One past the scrape time is
+	// not a clear that happened: ignored.
 	var clearTs pcommon.Timestamp
 	if p.lastStatsClear >= 0 && boot > 0 {
 		if c := vals[p.lastStatsClear].Scalar; c > 0 {
-			clearTs = bootTs + pcommon.Timestamp(c*uint64(time.Second))
+			if t := bootTs + pcommon.Timestamp(c*uint64(time.Second)); t > bootTs && t <= ts {
+				clearTs = t
+			}
 		}
 	}
 
-	ts := pcommon.NewTimestampFromTime(now)
 	e := emitter{s: s, ts: ts, perThread: s.cfg.PerThread}
 	e.newStart = bootTs
 	e.resetStart = bootTs
