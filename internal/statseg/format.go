@@ -61,6 +61,10 @@ const (
 	headerDirectory  = 32 // pointer to the directory vector
 	headerSize       = 40
 
+	// headerLegacyErrors is where VPP before 22.06 kept a sixth header word,
+	// the error-counter vector; readers use it only to refuse that layout.
+	headerLegacyErrors = 40
+
 	// SegmentVersion is the only header version this package reads.
 	SegmentVersion = 2
 )

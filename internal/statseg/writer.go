@@ -372,11 +372,32 @@ func (w *Writer) AddGauge(name string) (Scalar, error) {
 }
 
 // AddSymlink registers a symlink (type 6) to column of the entry at index
-// target. Like VPP, it does not check the target, so tests can publish
-// dangling links.
+// target, under the segment lock as VPP's interface code does around
+// vlib_stats_add_symlink: readers see in_progress and a new epoch. Like VPP,
+// it does not check the target, so tests can publish dangling links.
 func (w *Writer) AddSymlink(name string, target uint32, column uint32) (*Handle, error) {
-	return w.addEntry(name, TypeSymlink, uint64(target)|uint64(column)<<32)
+	return w.addEntry(name, TypeSymlink, symlinkUnion(target, column))
 }
+
+// AddSymlinkUnlocked registers a symlink the way vlib_stats_add_symlink
+// itself does, for callers that hold no segment lock: it takes a free slot
+// or appends one (moving the directory when it is full) and republishes the
+// directory pointer, without raising in_progress or bumping the epoch. A
+// reader must notice the change from the directory alone.
+func (w *Writer) AddSymlinkUnlocked(name string, target uint32, column uint32) (*Handle, error) {
+	if err := w.checkNewName(name); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil, ErrWriterClosed
+	}
+	return w.newEntry(name, TypeSymlink, symlinkUnion(target, column))
+}
+
+// symlinkUnion packs a symlink's target index (index1) and column (index2).
+func symlinkUnion(target, column uint32) uint64 { return uint64(target) | uint64(column)<<32 }
 
 // AddSimpleCounter registers a simple counter vector with Threads() rows of
 // n zeroed counters.
@@ -707,7 +728,12 @@ func (w *Writer) newEntry(name string, t Type, union uint64) (*Handle, error) {
 	if _, dup := w.byName[name]; dup {
 		return nil, fmt.Errorf("%w: %q", ErrNameInUse, name)
 	}
+	// The entry is filled before it becomes visible (the directory's length
+	// grows after it) and, in a reused slot, its type is stored last: a
+	// reader that does not wait for in_progress (AddSymlinkUnlocked) sees
+	// the slot empty or complete.
 	var index uint32
+	appended := false
 	if w.firstFree != freeListEnd {
 		index = w.firstFree
 		w.firstFree = uint32(binary.LittleEndian.Uint64(w.mem[w.entryOffset(index)+entryUnion:]))
@@ -718,14 +744,17 @@ func (w *Writer) newEntry(name string, t Type, union uint64) (*Handle, error) {
 				return nil, err
 			}
 		}
-		w.setVecLen(&w.dir, n+1)
-		index = uint32(n)
+		index, appended = uint32(n), true
 	}
-	e := w.mem[w.entryOffset(index):][:entrySize]
-	clear(e)
-	binary.LittleEndian.PutUint32(e[entryType:], uint32(t))
-	binary.LittleEndian.PutUint64(e[entryUnion:], union)
+	eo := w.entryOffset(index)
+	e := w.mem[eo:][:entrySize]
+	clear(e[entryName:])
 	copy(e[entryName:entryName+MaxNameLen], name)
+	w.storeUnion(index, union)
+	atomic.StoreUint64(w.word(eo+entryType), uint64(t))
+	if appended {
+		w.setVecLen(&w.dir, int(index)+1)
+	}
 
 	h := &Handle{w: w, index: index, name: name, typ: t}
 	w.byName[name] = index
