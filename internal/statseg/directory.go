@@ -44,7 +44,6 @@ type Dir struct {
 	Entries []Entry
 
 	byName map[string]int
-	seg    *segment // the mapping it was resolved from
 
 	// VPP adds symlinks (and so reuses free slots or grows the directory)
 	// without taking the lock or bumping the epoch. These words, the
@@ -111,7 +110,6 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		Epoch:   epoch,
 		Entries: make([]Entry, n),
 		byName:  make(map[string]int, n),
-		seg:     s,
 		dirPtr:  dirPtr,
 		sig:     make([]uint64, 2*n),
 	}
@@ -133,7 +131,7 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		if e.Type == TypeEmpty {
 			continue // the union is a free-list link and the name is stale
 		}
-		e.Name = string(s.cstring(eo+entryName, EntryNameSize))
+		e.Name = string(s.cstring(eo+entryName, entryNameSize))
 		if _, dup := d.byName[e.Name]; !dup {
 			d.byName[e.Name] = i
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"testing"
+
+	"github.com/vppstats/vppstats/internal/statseg/layout"
 )
 
 // compact returns the prefix of a real capture that holds everything its
@@ -12,7 +14,7 @@ import (
 // mutate usefully (the captures are 16 MiB, mostly free heap).
 func compact(t testing.TB, path string) []byte {
 	t.Helper()
-	data, err := ReadSegmentFile(path)
+	data, err := layout.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

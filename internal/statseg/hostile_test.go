@@ -10,9 +10,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vppstats/vppstats/internal/segwriter"
 )
 
-// rawSegment crafts segments the Writer cannot: NULL thread rows, tens of
+// rawSegment crafts segments the writer cannot: NULL thread rows, tens of
 // thousands of rows, headers of other VPP versions. Vectors are laid out
 // one after the other from the second page on, each behind a 64-byte
 // header area.
@@ -58,7 +60,7 @@ func (r *rawSegment) directory(entries []rawEntry) {
 		eo := dir + i*entrySize
 		binary.LittleEndian.PutUint32(r.data[eo+entryType:], uint32(e.typ))
 		r.put64(eo+entryUnion, e.union)
-		copy(r.data[eo+entryName:eo+entryName+EntryNameSize-1], e.name)
+		copy(r.data[eo+entryName:eo+entryName+entryNameSize-1], e.name)
 	}
 	r.put64(headerDirectory, r.ptr(dir))
 }
@@ -174,7 +176,7 @@ func TestSymlinksAreChargedToTheReadBound(t *testing.T) {
 // TestClosedReader: after Close every read says os.ErrClosed instead of
 // reading unmapped memory and blaming VPP.
 func TestClosedReader(t *testing.T) {
-	w := newTestWriter(t, WriterOptions{Size: 1 << 20})
+	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
 	if _, err := w.AddSimpleCounter("/test/c", 4); err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +203,7 @@ func TestClosedReader(t *testing.T) {
 // collector shutting down mid-scrape) waits for the read in progress; every
 // read succeeds or says os.ErrClosed, none faults on the unmapped segment.
 func TestCloseRacesReads(t *testing.T) {
-	w := newTestWriter(t, WriterOptions{Size: 1 << 20, Threads: 2})
+	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20, Threads: 2})
 	c, err := w.AddCombinedCounter("/test/c", 512)
 	if err != nil {
 		t.Fatal(err)
@@ -250,10 +252,10 @@ func TestCloseRacesReads(t *testing.T) {
 
 // connectTo serves w on a socket and connects a reader to it: the reader
 // maps the writer's memfd, as it would VPP's.
-func connectTo(t *testing.T, w *Writer) *Reader {
+func connectTo(t *testing.T, w *segwriter.Writer) *Reader {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "stats.sock")
-	srv, err := NewServer(sock, w.Fd())
+	srv, err := segwriter.NewServer(sock, w.Fd())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +273,7 @@ func connectTo(t *testing.T, w *Writer) *Reader {
 // numbered otherwise. Such a segment is refused, naming the VPPs supported,
 // instead of being misread entry by entry.
 func TestLegacyLayoutRefused(t *testing.T) {
-	w := newTestWriter(t, WriterOptions{Size: 1 << 20})
+	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
 	if _, err := w.AddSimpleCounter("/err/ip4-input/drops", 4); err != nil {
 		t.Fatal(err)
 	}
@@ -286,6 +288,11 @@ func TestLegacyLayoutRefused(t *testing.T) {
 	}
 }
 
+// directoryPointer is where the header of w's segment says the directory is.
+func directoryPointer(w *segwriter.Writer) uint64 {
+	return binary.LittleEndian.Uint64(w.Bytes()[headerDirectory:])
+}
+
 // TestUnlockedSymlinkIsSeen: vlib_stats_add_symlink adds a link without the
 // lock and without an epoch change, appending to the directory (in place or
 // by moving it) or reusing a free slot. A reader that resolved the
@@ -296,17 +303,17 @@ func TestUnlockedSymlinkIsSeen(t *testing.T) {
 		// prepare leaves the directory so that the link lands as named:
 		// appended in place, appended after moving the directory, or in a
 		// freed slot.
-		prepare func(t *testing.T, w *Writer)
+		prepare func(t *testing.T, w *segwriter.Writer)
 	}{
-		{"appended", func(t *testing.T, w *Writer) {}},
-		{"directory moved", func(t *testing.T, w *Writer) {
-			for w.Len() < w.dir.cap {
+		{"appended", func(t *testing.T, w *segwriter.Writer) {}},
+		{"directory moved", func(t *testing.T, w *segwriter.Writer) {
+			for w.Len() < w.Room() {
 				if _, err := w.AddScalar(fmt.Sprintf("/test/fill/%d", w.Len())); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}},
-		{"free slot reused", func(t *testing.T, w *Writer) {
+		{"free slot reused", func(t *testing.T, w *segwriter.Writer) {
 			g, err := w.AddGauge("/test/gone")
 			if err != nil {
 				t.Fatal(err)
@@ -317,7 +324,7 @@ func TestUnlockedSymlinkIsSeen(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newTestWriter(t, WriterOptions{Size: 1 << 20, Threads: 2})
+			w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20, Threads: 2})
 			c, err := w.AddSimpleCounter("/node/errors", 4)
 			if err != nil {
 				t.Fatal(err)
@@ -329,7 +336,7 @@ func TestUnlockedSymlinkIsSeen(t *testing.T) {
 			if err := r.Snapshot(&s, nil); err != nil {
 				t.Fatal(err)
 			}
-			epoch, dirLen, dirPtr := w.Epoch(), w.Len(), w.dir.data
+			epoch, dirLen, dirPtr := w.Epoch(), w.Len(), directoryPointer(w)
 
 			h, err := w.AddSymlinkUnlocked("/err/ip4-input/drops", c.Index(), 3)
 			if err != nil {
@@ -338,7 +345,7 @@ func TestUnlockedSymlinkIsSeen(t *testing.T) {
 			if w.Epoch() != epoch {
 				t.Fatal("AddSymlinkUnlocked moved the epoch; VPP's does not")
 			}
-			moved, grew := w.dir.data != dirPtr, w.Len() != dirLen
+			moved, grew := directoryPointer(w) != dirPtr, w.Len() != dirLen
 			switch tc.name {
 			case "appended":
 				if moved || !grew {

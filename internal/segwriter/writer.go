@@ -1,4 +1,4 @@
-package statseg
+package segwriter
 
 import (
 	"encoding/binary"
@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vppstats/vppstats/internal/statseg/layout"
 )
 
 // The writer lays vectors out the way VPP's vppinfra does in the captures
@@ -57,17 +59,17 @@ const (
 
 	// MaxNameLen is the longest entry name VPP accepts (the name field keeps
 	// its terminating NUL).
-	MaxNameLen = EntryNameSize - 1
+	MaxNameLen = layout.EntryNameSize - 1
 )
 
 // Errors returned by the Writer.
 var (
-	ErrSegmentFull   = errors.New("statseg: writer: segment full")
-	ErrNameInUse     = errors.New("statseg: writer: entry name already registered")
-	ErrNoEntry       = errors.New("statseg: writer: no such entry")
-	ErrWriterClosed  = errors.New("statseg: writer: closed")
-	ErrEntryDeleted  = errors.New("statseg: writer: entry was deleted")
-	errBadNameLength = fmt.Errorf("statseg: writer: entry name must be 1 to %d bytes", MaxNameLen)
+	ErrSegmentFull   = errors.New("segwriter: segment full")
+	ErrNameInUse     = errors.New("segwriter: entry name already registered")
+	ErrNoEntry       = errors.New("segwriter: no such entry")
+	ErrWriterClosed  = errors.New("segwriter: closed")
+	ErrEntryDeleted  = errors.New("segwriter: entry was deleted")
+	errBadNameLength = fmt.Errorf("segwriter: entry name must be 1 to %d bytes", MaxNameLen)
 )
 
 // WriterOptions configure NewWriter. The zero value gives VPP's defaults.
@@ -127,7 +129,7 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 		size = DefaultWriterSize
 	}
 	if size < MinWriterSize {
-		return nil, fmt.Errorf("statseg: writer: size %d is below the minimum %d", size, MinWriterSize)
+		return nil, fmt.Errorf("segwriter: size %d is below the minimum %d", size, MinWriterSize)
 	}
 	size = (size + writerPageSize - 1) &^ (writerPageSize - 1)
 	threads := opts.Threads
@@ -135,34 +137,34 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 		threads = 1
 	}
 	if threads < 0 || threads > 1024 {
-		return nil, fmt.Errorf("statseg: writer: %d threads is out of range", threads)
+		return nil, fmt.Errorf("segwriter: %d threads is out of range", threads)
 	}
 	base := opts.Base
 	if base == 0 {
 		base = DefaultWriterBase
 	}
 	if base%writerPageSize != 0 {
-		return nil, fmt.Errorf("statseg: writer: base %#x is not page aligned", base)
+		return nil, fmt.Errorf("segwriter: base %#x is not page aligned", base)
 	}
 
 	fd, err := unix.MemfdCreate("vpp stats segment", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
-		return nil, fmt.Errorf("statseg: writer: memfd_create: %w", err)
+		return nil, fmt.Errorf("segwriter: memfd_create: %w", err)
 	}
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("statseg: writer: ftruncate: %w", err)
+		return nil, fmt.Errorf("segwriter: ftruncate: %w", err)
 	}
 	// Readers learn the size with fstat and must not see it change under
 	// their mapping, as with VPP's fixed-size segment.
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("statseg: writer: sealing memfd: %w", err)
+		return nil, fmt.Errorf("segwriter: sealing memfd: %w", err)
 	}
 	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("statseg: writer: mmap: %w", err)
+		return nil, fmt.Errorf("segwriter: mmap: %w", err)
 	}
 
 	w := &Writer{
@@ -175,17 +177,17 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 		byName:    make(map[string]uint32),
 		handles:   make(map[uint32]*Handle),
 	}
-	binary.LittleEndian.PutUint64(mem[headerVersion:], SegmentVersion)
-	binary.LittleEndian.PutUint64(mem[headerBase:], base)
+	binary.LittleEndian.PutUint64(mem[layout.HeaderVersion:], layout.SegmentVersion)
+	binary.LittleEndian.PutUint64(mem[layout.HeaderBase:], base)
 
 	// VPP creates the directory before registering anything; start with
 	// room for a few dozen entries so that early growth is exercised.
-	w.dir, err = w.allocVec(entrySize, 0, 32, heapVecHeader, alignHeap)
+	w.dir, err = w.allocVec(layout.EntrySize, 0, 32, heapVecHeader, alignHeap)
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	w.storeHeader(headerDirectory, w.ptr(w.dir.data))
+	w.storeHeader(layout.HeaderDirectory, w.ptr(w.dir.data))
 	return w, nil
 }
 
@@ -226,7 +228,7 @@ func (w *Writer) Epoch() uint64 {
 	if w.closed {
 		return 0
 	}
-	return atomic.LoadUint64(w.word(headerEpoch))
+	return atomic.LoadUint64(w.word(layout.HeaderEpoch))
 }
 
 // Bytes returns a consistent copy of the whole segment (in_progress 0, no
@@ -294,7 +296,7 @@ type Handle struct {
 	w       *Writer
 	index   uint32
 	name    string
-	typ     Type
+	typ     layout.Type
 	deleted bool
 
 	// Vector entries only.
@@ -312,7 +314,7 @@ func (h *Handle) Index() uint32 { return h.index }
 func (h *Handle) Name() string { return h.name }
 
 // Type returns the entry's type.
-func (h *Handle) Type() Type { return h.typ }
+func (h *Handle) Type() layout.Type { return h.typ }
 
 // Delete removes the entry, as Writer.Delete.
 func (h *Handle) Delete() error { return h.w.Delete(h.index) }
@@ -329,7 +331,7 @@ func (s Scalar) Set(v uint64) {
 	if s.deleted || w.closed {
 		return
 	}
-	atomic.StoreUint64(w.word(w.entryOffset(s.index)+entryUnion), v)
+	atomic.StoreUint64(w.word(w.entryOffset(s.index)+layout.EntryUnion), v)
 }
 
 // Get returns the stored value.
@@ -340,7 +342,7 @@ func (s Scalar) Get() uint64 {
 	if s.deleted || w.closed {
 		return 0
 	}
-	return atomic.LoadUint64(w.word(w.entryOffset(s.index) + entryUnion))
+	return atomic.LoadUint64(w.word(w.entryOffset(s.index) + layout.EntryUnion))
 }
 
 // SimpleCounter is a simple counter vector (type 2): [thread][index]u64.
@@ -361,13 +363,13 @@ type NameVector struct{ *Handle }
 
 // AddScalar registers a scalar entry (type 1) holding 0.
 func (w *Writer) AddScalar(name string) (Scalar, error) {
-	h, err := w.addEntry(name, TypeScalar, 0)
+	h, err := w.addEntry(name, layout.TypeScalar, 0)
 	return Scalar{h}, err
 }
 
 // AddGauge registers a gauge entry (type 9, VPP v26.02 and later) holding 0.
 func (w *Writer) AddGauge(name string) (Scalar, error) {
-	h, err := w.addEntry(name, TypeGauge, 0)
+	h, err := w.addEntry(name, layout.TypeGauge, 0)
 	return Scalar{h}, err
 }
 
@@ -376,7 +378,7 @@ func (w *Writer) AddGauge(name string) (Scalar, error) {
 // vlib_stats_add_symlink: readers see in_progress and a new epoch. Like VPP,
 // it does not check the target, so tests can publish dangling links.
 func (w *Writer) AddSymlink(name string, target uint32, column uint32) (*Handle, error) {
-	return w.addEntry(name, TypeSymlink, symlinkUnion(target, column))
+	return w.addEntry(name, layout.TypeSymlink, symlinkUnion(target, column))
 }
 
 // AddSymlinkUnlocked registers a symlink the way vlib_stats_add_symlink
@@ -393,7 +395,7 @@ func (w *Writer) AddSymlinkUnlocked(name string, target uint32, column uint32) (
 	if w.closed {
 		return nil, ErrWriterClosed
 	}
-	return w.newEntry(name, TypeSymlink, symlinkUnion(target, column))
+	return w.newEntry(name, layout.TypeSymlink, symlinkUnion(target, column))
 }
 
 // symlinkUnion packs a symlink's target index (index1) and column (index2).
@@ -409,14 +411,14 @@ func (w *Writer) AddSimpleCounter(name string, n int) (SimpleCounter, error) {
 // rows: VPP publishes some vectors (/mem/*, /sys/*_per_worker) with one row,
 // and node counters with one row more than there are threads.
 func (w *Writer) AddSimpleCounterRows(name string, rows, n int) (SimpleCounter, error) {
-	h, err := w.addCounter(name, TypeCounterSimple, rows, n)
+	h, err := w.addCounter(name, layout.TypeCounterSimple, rows, n)
 	return SimpleCounter{h}, err
 }
 
 // AddCombinedCounter registers a combined counter vector with Threads() rows
 // of n zeroed counters.
 func (w *Writer) AddCombinedCounter(name string, n int) (CombinedCounter, error) {
-	h, err := w.addCounter(name, TypeCounterCombined, w.threads, n)
+	h, err := w.addCounter(name, layout.TypeCounterCombined, w.threads, n)
 	return CombinedCounter{h}, err
 }
 
@@ -424,9 +426,9 @@ func (w *Writer) AddCombinedCounter(name string, n int) (CombinedCounter, error)
 // counters for values from 2^minExp up.
 func (w *Writer) AddHistogramLog2(name string, minExp, bins int) (HistogramLog2, error) {
 	if minExp < 0 || minExp > 63 || bins < 1 || bins > 64 {
-		return HistogramLog2{}, fmt.Errorf("statseg: writer: histogram %q: min_exp %d, %d bins out of range", name, minExp, bins)
+		return HistogramLog2{}, fmt.Errorf("segwriter: histogram %q: min_exp %d, %d bins out of range", name, minExp, bins)
 	}
-	h, err := w.addCounter(name, TypeHistogramLog2, w.threads, bins+1)
+	h, err := w.addCounter(name, layout.TypeHistogramLog2, w.threads, bins+1)
 	if err != nil {
 		return HistogramLog2{}, err
 	}
@@ -448,11 +450,11 @@ func (w *Writer) AddNameVector(name string, names []string) (NameVector, error) 
 	}
 	defer done()
 
-	h, err := w.newEntry(name, TypeNameVector, 0)
+	h, err := w.newEntry(name, layout.TypeNameVector, 0)
 	if err != nil {
 		return NameVector{}, err
 	}
-	h.outer, err = w.allocVec(pointerSize, len(names), len(names)+len(names)/2+1, nameVecHeader, alignHeap)
+	h.outer, err = w.allocVec(layout.PointerSize, len(names), len(names)+len(names)/2+1, nameVecHeader, alignHeap)
 	if err != nil {
 		w.removeEntry(h)
 		return NameVector{}, err
@@ -496,6 +498,14 @@ func (w *Writer) Lookup(name string) (*Handle, bool) {
 		return nil, false
 	}
 	return w.handles[i], true
+}
+
+// Room returns the number of directory slots the directory holds before
+// the next new entry moves it, empty ones included.
+func (w *Writer) Room() int {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.dir.cap
 }
 
 // Len returns the number of directory slots, empty ones included.
@@ -556,13 +566,13 @@ func (c CombinedCounter) Add(thread, index int, packets, bytes uint64) {
 }
 
 // Set stores v in the counter of thread at index.
-func (c CombinedCounter) Set(thread, index int, v Combined) {
+func (c CombinedCounter) Set(thread, index int, v layout.Combined) {
 	c.update(thread, index, 0, func(p *uint64) { atomic.StoreUint64(p, v.Packets) })
 	c.update(thread, index, 8, func(p *uint64) { atomic.StoreUint64(p, v.Bytes) })
 }
 
 // Get returns the counter of thread at index.
-func (c CombinedCounter) Get(thread, index int) (v Combined) {
+func (c CombinedCounter) Get(thread, index int) (v layout.Combined) {
 	c.update(thread, index, 0, func(p *uint64) { v.Packets = atomic.LoadUint64(p) })
 	c.update(thread, index, 8, func(p *uint64) { v.Bytes = atomic.LoadUint64(p) })
 	return v
@@ -622,7 +632,7 @@ func (v NameVector) Len() int {
 func (v NameVector) SetName(index int, name string) error {
 	w := v.w
 	if index < 0 || index >= 1<<24 {
-		return fmt.Errorf("statseg: writer: name index %d out of range", index)
+		return fmt.Errorf("segwriter: name index %d out of range", index)
 	}
 	done, err := w.lockChange()
 	if err != nil {
@@ -666,14 +676,14 @@ func (w *Writer) checkNewName(name string) error {
 	}
 	for i := 0; i < len(name); i++ {
 		if name[i] == 0 {
-			return fmt.Errorf("statseg: writer: entry name %q contains NUL", name)
+			return fmt.Errorf("segwriter: entry name %q contains NUL", name)
 		}
 	}
 	return nil
 }
 
 // addEntry registers an entry whose union is a plain value.
-func (w *Writer) addEntry(name string, t Type, union uint64) (*Handle, error) {
+func (w *Writer) addEntry(name string, t layout.Type, union uint64) (*Handle, error) {
 	if err := w.checkNewName(name); err != nil {
 		return nil, err
 	}
@@ -685,12 +695,12 @@ func (w *Writer) addEntry(name string, t Type, union uint64) (*Handle, error) {
 	return w.newEntry(name, t, union)
 }
 
-func (w *Writer) addCounter(name string, t Type, rows, n int) (*Handle, error) {
+func (w *Writer) addCounter(name string, t layout.Type, rows, n int) (*Handle, error) {
 	if err := w.checkNewName(name); err != nil {
 		return nil, err
 	}
 	if rows < 1 || rows > 1024 || n < 0 || n > 1<<26 {
-		return nil, fmt.Errorf("statseg: writer: counter %q: %d rows of %d out of range", name, rows, n)
+		return nil, fmt.Errorf("segwriter: counter %q: %d rows of %d out of range", name, rows, n)
 	}
 	done, err := w.lockChange()
 	if err != nil {
@@ -703,7 +713,7 @@ func (w *Writer) addCounter(name string, t Type, rows, n int) (*Handle, error) {
 		return nil, err
 	}
 	h.n = n
-	h.outer, err = w.allocVec(pointerSize, rows, rows, counterVecHeader, alignCounter)
+	h.outer, err = w.allocVec(layout.PointerSize, rows, rows, counterVecHeader, alignCounter)
 	if err != nil {
 		w.removeEntry(h)
 		return nil, err
@@ -716,7 +726,7 @@ func (w *Writer) addCounter(name string, t Type, rows, n int) (*Handle, error) {
 			return nil, err
 		}
 		h.rows[i] = r
-		w.storePtr(h.outer.data+uint64(i)*pointerSize, w.ptr(r.data))
+		w.storePtr(h.outer.data+uint64(i)*layout.PointerSize, w.ptr(r.data))
 	}
 	w.storeUnion(h.index, w.ptr(h.outer.data))
 	return h, nil
@@ -724,7 +734,7 @@ func (w *Writer) addCounter(name string, t Type, rows, n int) (*Handle, error) {
 
 // newEntry takes a slot from the free list, or appends one (moving the
 // directory when it is full), and fills it. Called locked, in progress.
-func (w *Writer) newEntry(name string, t Type, union uint64) (*Handle, error) {
+func (w *Writer) newEntry(name string, t layout.Type, union uint64) (*Handle, error) {
 	if _, dup := w.byName[name]; dup {
 		return nil, fmt.Errorf("%w: %q", ErrNameInUse, name)
 	}
@@ -736,7 +746,7 @@ func (w *Writer) newEntry(name string, t Type, union uint64) (*Handle, error) {
 	appended := false
 	if w.firstFree != freeListEnd {
 		index = w.firstFree
-		w.firstFree = uint32(binary.LittleEndian.Uint64(w.mem[w.entryOffset(index)+entryUnion:]))
+		w.firstFree = uint32(binary.LittleEndian.Uint64(w.mem[w.entryOffset(index)+layout.EntryUnion:]))
 	} else {
 		n := w.vecLen(w.dir)
 		if n == w.dir.cap {
@@ -747,11 +757,11 @@ func (w *Writer) newEntry(name string, t Type, union uint64) (*Handle, error) {
 		index, appended = uint32(n), true
 	}
 	eo := w.entryOffset(index)
-	e := w.mem[eo:][:entrySize]
-	clear(e[entryName:])
-	copy(e[entryName:entryName+MaxNameLen], name)
+	e := w.mem[eo:][:layout.EntrySize]
+	clear(e[layout.EntryName:])
+	copy(e[layout.EntryName:layout.EntryName+MaxNameLen], name)
 	w.storeUnion(index, union)
-	atomic.StoreUint64(w.word(eo+entryType), uint64(t))
+	atomic.StoreUint64(w.word(eo+layout.EntryType), uint64(t))
 	if appended {
 		w.setVecLen(&w.dir, int(index)+1)
 	}
@@ -767,13 +777,13 @@ func (w *Writer) newEntry(name string, t Type, union uint64) (*Handle, error) {
 func (w *Writer) growDir(need int) error {
 	old := w.dir
 	n := w.vecLen(old)
-	nd, err := w.allocVec(entrySize, n, need+need/2, heapVecHeader, alignHeap)
+	nd, err := w.allocVec(layout.EntrySize, n, need+need/2, heapVecHeader, alignHeap)
 	if err != nil {
 		return err
 	}
-	copy(w.mem[nd.data:nd.data+uint64(n*entrySize)], w.mem[old.data:])
+	copy(w.mem[nd.data:nd.data+uint64(n*layout.EntrySize)], w.mem[old.data:])
 	w.dir = nd
-	w.storeHeader(headerDirectory, w.ptr(nd.data))
+	w.storeHeader(layout.HeaderDirectory, w.ptr(nd.data))
 	w.free(old)
 	return nil
 }
@@ -794,10 +804,10 @@ func (w *Writer) removeEntry(h *Handle) {
 	}
 	h.rows, h.outer, h.deleted = nil, wvec{}, true
 
-	e := w.mem[w.entryOffset(h.index):][:entrySize]
+	e := w.mem[w.entryOffset(h.index):][:layout.EntrySize]
 	clear(e)
-	binary.LittleEndian.PutUint32(e[entryType:], uint32(TypeEmpty))
-	binary.LittleEndian.PutUint64(e[entryUnion:], uint64(w.firstFree))
+	binary.LittleEndian.PutUint32(e[layout.EntryType:], uint32(layout.TypeEmpty))
+	binary.LittleEndian.PutUint64(e[layout.EntryUnion:], uint64(w.firstFree))
 	w.firstFree = h.index
 	delete(w.byName, h.name)
 	delete(w.handles, h.index)
@@ -821,21 +831,21 @@ func (w *Writer) lockChange() (done func(), err error) {
 // in_progress drops, so a reader that saw in_progress == 0 and then the old
 // epoch again can trust what it read in between.
 func (w *Writer) begin() {
-	atomic.StoreUint64(w.word(headerInProgress), 1)
+	atomic.StoreUint64(w.word(layout.HeaderInProgress), 1)
 }
 
 func (w *Writer) end() {
-	atomic.AddUint64(w.word(headerEpoch), 1)
-	atomic.StoreUint64(w.word(headerInProgress), 0)
+	atomic.AddUint64(w.word(layout.HeaderEpoch), 1)
+	atomic.StoreUint64(w.word(layout.HeaderInProgress), 0)
 }
 
 // ---- counters ----
 
 func (h *Handle) counterSize() int {
-	if h.typ == TypeCounterCombined {
-		return combinedSize
+	if h.typ == layout.TypeCounterCombined {
+		return layout.CombinedSize
 	}
-	return counterElemSize
+	return layout.CounterSize
 }
 
 func (h *Handle) length() int {
@@ -862,7 +872,7 @@ func (h *Handle) update(thread, index, off int, fn func(*uint64)) {
 	if thread < 0 || thread >= len(h.rows) || index < 0 || index >= h.n {
 		rows, n := len(h.rows), h.n
 		w.mu.RUnlock()
-		panic(fmt.Sprintf("statseg: writer: %s[%d][%d] out of range [%d][%d]", h.name, thread, index, rows, n))
+		panic(fmt.Sprintf("segwriter: %s[%d][%d] out of range [%d][%d]", h.name, thread, index, rows, n))
 	}
 	fn(w.word(h.rows[thread].data + uint64(index*h.counterSize()+off)))
 	w.mu.RUnlock()
@@ -884,7 +894,7 @@ func (h *Handle) clear() {
 
 func (h *Handle) resize(n int) error {
 	if n < 0 || n > 1<<26 {
-		return fmt.Errorf("statseg: writer: counter size %d out of range", n)
+		return fmt.Errorf("segwriter: counter size %d out of range", n)
 	}
 	w := h.w
 	done, err := w.lockChange()
@@ -913,7 +923,7 @@ func (h *Handle) resize(n int) error {
 	keep := uint64(min(n, h.n) * sz)
 	for i, old := range h.rows {
 		copy(w.mem[fresh[i].data:fresh[i].data+keep], w.mem[old.data:old.data+keep])
-		w.storePtr(h.outer.data+uint64(i)*pointerSize, w.ptr(fresh[i].data))
+		w.storePtr(h.outer.data+uint64(i)*layout.PointerSize, w.ptr(fresh[i].data))
 		w.free(old)
 	}
 	h.rows, h.n = fresh, n
@@ -926,12 +936,12 @@ func (h *Handle) resize(n int) error {
 // it is out of room. Called locked, in progress.
 func (w *Writer) growNames(h *Handle, n int) error {
 	if n > h.outer.cap {
-		nv, err := w.allocVec(pointerSize, len(h.rows), n+n/2, nameVecHeader, alignHeap)
+		nv, err := w.allocVec(layout.PointerSize, len(h.rows), n+n/2, nameVecHeader, alignHeap)
 		if err != nil {
 			return err
 		}
 		copy(w.mem[nv.data-nameVecHeader:nv.data-nameVecHeader+8], w.mem[h.outer.data-nameVecHeader:])
-		copy(w.mem[nv.data:nv.data+uint64(len(h.rows)*pointerSize)], w.mem[h.outer.data:])
+		copy(w.mem[nv.data:nv.data+uint64(len(h.rows)*layout.PointerSize)], w.mem[h.outer.data:])
 		w.storeUnion(h.index, w.ptr(nv.data))
 		w.free(h.outer)
 		h.outer = nv
@@ -944,7 +954,7 @@ func (w *Writer) growNames(h *Handle, n int) error {
 // setString replaces the string at index i with s (NULL if empty). Like
 // VPP's, the u8 vector includes the terminating NUL in its length.
 func (w *Writer) setString(h *Handle, i int, s string) error {
-	slot := h.outer.data + uint64(i)*pointerSize
+	slot := h.outer.data + uint64(i)*layout.PointerSize
 	if s == "" {
 		w.storePtr(slot, 0)
 	} else {
@@ -984,9 +994,9 @@ func (w *Writer) allocVec(elt, n, capacity, hdr int, align byte) (wvec, error) {
 	// The rounding to whole cache lines leaves spare elements; grow_elts
 	// says how many (it is a u8), as in vppinfra.
 	v.cap = int((blockSize - uint64(hdr)) / uint64(elt))
-	h := w.mem[v.data-vecHeaderSize : v.data]
-	h[vecHdrSizeOff+vecHeaderSize] = byte(hdr / 8)
-	h[vecAlignOffset+vecHeaderSize] = align
+	h := w.mem[v.data-layout.VecHeaderSize : v.data]
+	h[layout.VecHdrSizeOff+layout.VecHeaderSize] = byte(hdr / 8)
+	h[layout.VecAlignOffset+layout.VecHeaderSize] = align
 	if align&0x80 == 0 {
 		// Not on the default heap: vppinfra keeps the heap pointer just in
 		// front of vec_header_t.
@@ -997,13 +1007,13 @@ func (w *Writer) allocVec(elt, n, capacity, hdr int, align byte) (wvec, error) {
 }
 
 func (w *Writer) vecLen(v wvec) int {
-	return int(binary.LittleEndian.Uint32(w.mem[v.data-vecHeaderSize+(vecHeaderSize+vecLenOffset):]))
+	return int(binary.LittleEndian.Uint32(w.mem[v.data-layout.VecHeaderSize+(layout.VecHeaderSize+layout.VecLenOffset):]))
 }
 
 func (w *Writer) setVecLen(v *wvec, n int) {
-	h := w.mem[v.data-vecHeaderSize : v.data]
-	binary.LittleEndian.PutUint32(h[vecHeaderSize+vecLenOffset:], uint32(n))
-	h[vecHeaderSize+vecGrowOffset] = byte(min(v.cap-n, 255))
+	h := w.mem[v.data-layout.VecHeaderSize : v.data]
+	binary.LittleEndian.PutUint32(h[layout.VecHeaderSize+layout.VecLenOffset:], uint32(n))
+	h[layout.VecHeaderSize+layout.VecGrowOffset] = byte(min(v.cap-n, 255))
 }
 
 func (w *Writer) free(v wvec) {
@@ -1014,7 +1024,7 @@ func (w *Writer) free(v wvec) {
 func (w *Writer) ptr(off uint64) uint64 { return w.base + off }
 
 func (w *Writer) entryOffset(index uint32) uint64 {
-	return w.dir.data + uint64(index)*entrySize
+	return w.dir.data + uint64(index)*layout.EntrySize
 }
 
 func (w *Writer) storeHeader(off int, v uint64) {
@@ -1022,7 +1032,7 @@ func (w *Writer) storeHeader(off int, v uint64) {
 }
 
 func (w *Writer) storeUnion(index uint32, v uint64) {
-	atomic.StoreUint64(w.word(w.entryOffset(index)+entryUnion), v)
+	atomic.StoreUint64(w.word(w.entryOffset(index)+layout.EntryUnion), v)
 }
 
 func (w *Writer) storePtr(off, v uint64) {
@@ -1032,7 +1042,7 @@ func (w *Writer) storePtr(off, v uint64) {
 // word returns the aligned u64 at off in the mapping, for atomic access.
 func (w *Writer) word(off uint64) *uint64 {
 	if off%8 != 0 || off+8 > uint64(len(w.mem)) {
-		panic(fmt.Sprintf("statseg: writer: word at %#x outside the segment or unaligned", off))
+		panic(fmt.Sprintf("segwriter: word at %#x outside the segment or unaligned", off))
 	}
 	return (*uint64)(unsafe.Pointer(&w.mem[off]))
 }
