@@ -3,7 +3,7 @@
 // memfd following VPP's layout and locking protocol (src/vlib/stats/stats.c),
 // and a Server that hands the memfd out over a SEQPACKET socket as VPP's
 // stats socket does. Saved segments are served from sealed memfds
-// (ServeFile, LoadSegment).
+// (ServeFile).
 //
 // Package statseg is the reader; both follow package statseg/layout and
 // neither imports the other, so the reader's tests can use this package.

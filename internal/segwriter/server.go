@@ -59,7 +59,7 @@ func NewServer(socketPath string, fd int) (*Server, error) {
 // ends in .gz), such as a capture, from a fresh sealed memfd that clients
 // can map but nobody can modify.
 func ServeFile(socketPath, segmentPath string) (*Server, error) {
-	fd, err := LoadSegment(segmentPath)
+	fd, err := loadSegment(segmentPath)
 	if err != nil {
 		return nil, err
 	}
@@ -188,18 +188,18 @@ func listenSeqpacket(path string) (*net.UnixListener, error) {
 	return ln, nil
 }
 
-// LoadSegment copies a segment file (plain, or gzip if its name ends in
+// loadSegment copies a segment file (plain, or gzip if its name ends in
 // .gz) into a new memfd sealed against any change, and returns the fd.
-func LoadSegment(path string) (int, error) {
+func loadSegment(path string) (int, error) {
 	data, err := layout.ReadFile(path)
 	if err != nil {
 		return -1, err
 	}
-	return SegmentMemfd(data)
+	return segmentMemfd(data)
 }
 
-// SegmentMemfd copies a segment held in memory into a new sealed memfd.
-func SegmentMemfd(data []byte) (int, error) {
+// segmentMemfd copies a segment held in memory into a new sealed memfd.
+func segmentMemfd(data []byte) (int, error) {
 	if len(data) < layout.HeaderSize {
 		return -1, fmt.Errorf("segwriter: segment of %d bytes is shorter than its header", len(data))
 	}
