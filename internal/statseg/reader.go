@@ -113,15 +113,11 @@ func (r *Reader) Close() error {
 	return c()
 }
 
-// lock starts a read: it holds the reader against Close, and fails once the
-// reader is closed. Call the returned func when done.
-func (r *Reader) lock() (unlock func(), err error) {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, fmt.Errorf("%s: reading a closed stats segment reader: %w", r.source, os.ErrClosed)
-	}
-	return r.mu.Unlock, nil
+// errClosed is what a read of a closed reader returns. Reads hold r.mu
+// throughout (locked and unlocked in place: a returned unlock func would
+// allocate on every read) and check r.closed first.
+func (r *Reader) errClosed() error {
+	return fmt.Errorf("%s: reading a closed stats segment reader: %w", r.source, os.ErrClosed)
 }
 
 // Value is an entry's value as of the last Snapshot. Slices are reused from
@@ -175,11 +171,11 @@ func (r *Reader) Snapshot(s *Snapshot, want func(*Entry) bool) (err error) {
 	if want == nil {
 		want = All
 	}
-	unlock, err := r.lock()
-	if err != nil {
-		return err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return r.errClosed()
 	}
-	defer unlock()
 	// A producer that truncates its memfd under us turns reads into SIGBUS;
 	// make that an error of this read rather than the end of the process.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -223,11 +219,11 @@ func (r *Reader) recoverFault(err *error) {
 
 // Directory returns the directory at the current epoch, consistent with it.
 func (r *Reader) Directory() (d *Dir, err error) {
-	unlock, err := r.lock()
-	if err != nil {
-		return nil, err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, r.errClosed()
 	}
-	defer unlock()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer r.recoverFault(&err)
 	for range max(r.Attempts, 1) {
@@ -388,11 +384,11 @@ func copyCombined(dst [][]Combined, rows []span, column int, seg *segment) [][]C
 // Copy returns a consistent copy of the whole segment: taken while no
 // directory change was in progress and the epoch did not move.
 func (r *Reader) Copy() (out []byte, err error) {
-	unlock, err := r.lock()
-	if err != nil {
-		return nil, err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, r.errClosed()
 	}
-	defer unlock()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer r.recoverFault(&err)
 	out = make([]byte, len(r.seg.data))
