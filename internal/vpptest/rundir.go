@@ -61,4 +61,3 @@ func isTmpfs(dir string) bool {
 	}
 	return st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC
 }
-
