@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
 	"github.com/vppstats/vppstats/internal/statseg"
@@ -49,6 +50,13 @@ type link struct {
 	// backoff and retryAt delay the next attempt after a failure.
 	backoff time.Duration
 	retryAt time.Time
+	// newVPP: the next segment read is another VPP's (the one read before
+	// restarted, or went away), whatever its /sys/boottime says.
+	newVPP bool
+	// startFloor is the earliest start time of this VPP's series: the
+	// last scrape of the VPP before it. /sys/boottime has a resolution of
+	// a second, and a VPP restarted by systemd is back within that.
+	startFloor pcommon.Timestamp
 }
 
 func (s *vppScraper) disconnect() {
@@ -80,6 +88,7 @@ func (s *vppScraper) connect(ctx context.Context, now time.Time) (bool, error) {
 			return false, nil
 		case statseg.Restarted:
 			s.disconnect() // and map the new VPP's segment below
+			s.link.newVPP = true
 		default:
 			return false, s.fail(now, err)
 		}
@@ -155,6 +164,7 @@ func (l *link) since() time.Time {
 // gone records that VPP is not running (or not answering a new
 // connection); the first scrape that finds it so logs it.
 func (s *vppScraper) gone(now time.Time, why error) {
+	s.link.newVPP = true
 	if !s.link.away.IsZero() {
 		return
 	}
@@ -209,13 +219,16 @@ func (s *vppScraper) read(ctx context.Context) error {
 	return err
 }
 
-// checkBoot restarts every series when /sys/boottime changed: the segment
-// is a new VPP's (the probe has logged the restart already).
+// checkBoot restarts every series when the segment is a new VPP's: the
+// probe saw it (and logged it), or /sys/boottime changed. The new series
+// start at its boot time, but never before the old VPP's last scrape.
 func (s *vppScraper) checkBoot(p *plan, boot uint64) {
-	if s.bootSeen && boot != s.bootRaw {
-		s.logger.Debug("VPP boot time changed; all series restart", zap.Uint64("old_boottime", s.bootRaw), zap.Uint64("boottime", boot))
+	if s.bootSeen && (boot != s.bootRaw || s.link.newVPP) {
+		s.logger.Debug("new VPP; all series restart", zap.Uint64("old_boottime", s.bootRaw), zap.Uint64("boottime", boot))
 		p.reset()
+		s.link.startFloor = s.lastScrape
 		s.lastScrape = 0
 	}
+	s.link.newVPP = false
 	s.bootRaw, s.bootSeen = boot, true
 }

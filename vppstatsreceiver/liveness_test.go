@@ -246,3 +246,36 @@ func noFdServer(t *testing.T, path string) *atomic.Int64 {
 	t.Cleanup(func() { ln.Close(); <-done })
 	return &accepted
 }
+
+// systemd restarts a crashed VPP within the second: the new VPP's
+// /sys/boottime (whole seconds) can equal the old one's. Its series still
+// restart, and never start before the old VPP's last scrape.
+func TestLivenessRestartInTheSameSecond(t *testing.T) {
+	for _, how := range []string{"killed", "replaced"} {
+		t.Run(how, func(t *testing.T) {
+			l := newLive(t, vppsim.Options{Interfaces: 2}, nil)
+			boot := scalarOf(t, l.sim, "/sys/boottime").Get()
+			l.sim.Advance(time.Second)
+			l.sim.Collect()
+			old := dataPoints(l.mustScrape(0), "vpp.interface.packets")
+			lastOld := l.ts()
+			sim2 := l.newSim(vppsim.Options{Interfaces: 2})
+			scalarOf(t, sim2, "/sys/boottime").Set(boot)
+			if how == "killed" {
+				require.NoError(t, l.srv.Close())
+				l.mustScrapeNothing(time.Second)
+				var err error
+				l.srv, err = statseg.NewServer(l.sock, sim2.Writer().Fd())
+				require.NoError(t, err)
+			} else {
+				require.NoError(t, l.srv.SetFd(sim2.Writer().Fd()))
+			}
+			m := dataPoints(l.mustScrape(time.Second), "vpp.interface.packets")
+			require.Len(t, m, len(old))
+			for k, p := range m {
+				assert.Equal(t, lastOld, p.StartTimestamp(), k)
+				assert.LessOrEqual(t, p.IntValue(), old[k].IntValue(), "%s: the new VPP's counters", k)
+			}
+		})
+	}
+}

@@ -118,6 +118,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if boot == 0 {
 		bootTs = pcommon.NewTimestampFromTime(now)
 	}
+	bootTs = max(bootTs, s.link.startFloor)
 	// /sys/last_stats_clear is VPP's clock (seconds since it started) at
 	// the last `clear runtime`, 0 if never.
 	var clearTs pcommon.Timestamp
