@@ -1,3 +1,5 @@
+//go:build vpp
+
 package statseg
 
 import (
@@ -12,7 +14,7 @@ import (
 // stopped, resumed, killed (socket left behind) and started again, with the
 // RUN directory on a disk filesystem, where the new socket often gets the
 // old one's inode, and on tmpfs.
-func TestProbeVPP(t *testing.T) {
+func TestVPPProbe(t *testing.T) {
 	t.Parallel()
 	for _, fs := range []vpptest.FS{vpptest.DiskFS, vpptest.TmpFS} {
 		t.Run(fs.String(), func(t *testing.T) {
@@ -54,7 +56,7 @@ func noErr(t *testing.T, err error) {
 // a live VPP from a dead or restarted one, next to the alternatives on the
 // same VPP: connecting and mapping anew (Connect+Close), and the read the
 // scrape does anyway (Snapshot of everything).
-func BenchmarkProbeVPP(b *testing.B) {
+func BenchmarkVPPProbe(b *testing.B) {
 	v := vpptest.Start(b, vpptest.Options{})
 	if _, err := v.ExecLines("create loopback interface", "create loopback interface", "create sub-interfaces loop0 100"); err != nil {
 		b.Fatal(err)
