@@ -379,4 +379,3 @@ func tsOf(t *testing.T, m pmetric.Metrics) time.Time {
 	t.Fatal("no vpp.interface.packets")
 	return time.Time{}
 }
-
