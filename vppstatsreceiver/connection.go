@@ -139,27 +139,21 @@ func (s *vppScraper) answered(now time.Time, connected bool) {
 	l := &s.link
 	socket := zap.String("socket_path", s.cfg.SocketPath)
 	switch {
+	case connected && !l.everConnected:
+		s.logger.Info("connected to VPP's stats segment", socket)
 	case !l.away.IsZero() || l.stale:
 		s.logger.Info("VPP is back; exporting its stats again", socket,
 			zap.Duration("unavailable_for", now.Sub(l.since()).Round(time.Millisecond)),
-			zap.Bool("new_vpp", connected && l.everConnected))
-	case connected && l.everConnected:
-		s.logger.Info("VPP restarted between two scrapes; all series restart", socket)
+			zap.Bool("new_vpp", connected))
 	case connected:
-		s.logger.Info("connected to VPP's stats segment", socket)
+		s.logger.Info("VPP restarted between two scrapes; all series restart", socket)
 	}
 	l.answered, l.away, l.stale = now, time.Time{}, false
 	l.everConnected = l.everConnected || connected
 }
 
-// since is when VPP was last known to be there: its last answer, or the
-// first scrape that found it away when it never answered.
-func (l *link) since() time.Time {
-	if l.answered.IsZero() {
-		return l.away
-	}
-	return l.answered
-}
+// since is when VPP was last known to be there: its last answer.
+func (l *link) since() time.Time { return l.answered }
 
 // gone records that VPP is not running (or not answering a new
 // connection); the first scrape that finds it so logs it.

@@ -279,3 +279,26 @@ func TestLivenessRestartInTheSameSecond(t *testing.T) {
 		})
 	}
 }
+
+// A collector started before VPP: one warning, then one line when VPP is
+// there; nothing is exported, and no error returned, meanwhile.
+func TestLivenessStartedBeforeVPP(t *testing.T) {
+	sock := socketPath(t)
+	s := newTestScraper(t, sock, nil)
+	logs := observe(s)
+	for range 3 {
+		m, err := s.scrape(context.Background())
+		require.NoError(t, err)
+		require.Zero(t, m.DataPointCount())
+	}
+	sim, err := vppsim.New(vppsim.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	srv, err := statseg.NewServer(sock, sim.Writer().Fd())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	m, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	require.NotZero(t, m.DataPointCount())
+	assert.Equal(t, []string{logAway, logConnected}, infoLines(logs))
+}
