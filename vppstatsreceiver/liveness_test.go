@@ -302,3 +302,12 @@ func TestLivenessStartedBeforeVPP(t *testing.T) {
 	require.NotZero(t, m.DataPointCount())
 	assert.Equal(t, []string{logAway, logConnected}, infoLines(logs))
 }
+
+func TestStaleAfterShorterThanAProbeIsRejected(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.StaleAfter = 500 * time.Millisecond
+	err := cfg.Validate()
+	require.ErrorContains(t, err, "stale_after 500ms is shorter than one probe of VPP's stats socket (1s)")
+	cfg.StaleAfter = probeTimeout
+	require.NoError(t, cfg.Validate())
+}
