@@ -44,11 +44,16 @@ func Connect(socketPath string, timeout time.Duration) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stats socket %s: cannot map the segment: %w", socketPath, err)
 	}
-	r, err := newReader(data, socketPath, func() error { return unix.Munmap(data) })
+	var conn *connInfo // set below; closing the reader drops its probe
+	r, err := newReader(data, socketPath, func() error {
+		conn.dropPending()
+		return unix.Munmap(data)
+	})
 	if err != nil {
 		return nil, err
 	}
-	r.conn = connInfo{socket: socket, segment: keyOf(&st)}
+	r.conn = connInfo{socket: socket, segment: keyOf(&st), pending: -1}
+	conn = &r.conn
 	return r, nil
 }
 
@@ -69,6 +74,19 @@ func fileKeyOf(path string) (fileKey, error) {
 // Both are zero for a reader of a file.
 type connInfo struct {
 	socket, segment fileKey
+	// pending is a probe's connection VPP has not answered yet (-1: none).
+	// The next probe waits on it rather than queueing another one: a
+	// stopped VPP then has one connection waiting, not one per scrape, and
+	// answers it on a live socket when it resumes (VPP logs "sendmsg:
+	// Broken pipe" for each connection closed before it answered).
+	pending int
+}
+
+func (c *connInfo) dropPending() {
+	if c != nil && c.pending >= 0 {
+		unix.Close(c.pending)
+		c.pending = -1
+	}
 }
 
 // SocketReplaced reports whether the stats socket the reader connected to is
@@ -122,7 +140,25 @@ func (r *Reader) Probe(timeout time.Duration) (Liveness, error) {
 	if r.conn.segment == (fileKey{}) {
 		return Alive, nil
 	}
-	fd, err := receiveSegmentFd(r.source, timeout)
+	sock, waited := r.conn.pending, r.conn.pending >= 0
+	r.conn.pending = -1
+	if !waited {
+		var err error
+		if sock, err = dialStats(r.source, timeout); err != nil {
+			return ClassifyError(err), err
+		}
+	}
+	fd, err := recvSegmentFd(sock, r.source, timeout)
+	if errors.Is(err, ErrNoAnswer) {
+		r.conn.pending = sock
+		return NoAnswer, err
+	}
+	unix.Close(sock)
+	if err != nil && waited {
+		// VPP closed the connection it never answered: it died while
+		// stopped. Ask whatever listens now.
+		return r.Probe(timeout)
+	}
 	if err != nil {
 		return ClassifyError(err), err
 	}
@@ -155,14 +191,23 @@ func ClassifyError(err error) Liveness {
 // file descriptor VPP sends in SCM_RIGHTS. Go's net package would read the
 // zero-byte message as EOF, hence the raw socket.
 func receiveSegmentFd(socketPath string, timeout time.Duration) (int, error) {
+	sock, err := dialStats(socketPath, timeout)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(sock)
+	return recvSegmentFd(sock, socketPath, timeout)
+}
+
+// dialStats connects a SEQPACKET socket to the stats socket; timeout bounds
+// the connect (a stopped VPP's full backlog makes it wait).
+func dialStats(socketPath string, timeout time.Duration) (int, error) {
 	sock, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("stats socket %s: %w", socketPath, err)
 	}
-	defer unix.Close(sock)
 	if timeout > 0 {
 		tv := unix.NsecToTimeval(timeout.Nanoseconds())
-		_ = unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 		_ = unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	}
 	retried := false
@@ -175,12 +220,21 @@ func receiveSegmentFd(socketPath string, timeout time.Duration) (int, error) {
 		return err
 	})
 	if err != nil {
+		unix.Close(sock)
 		return -1, connectError(socketPath, err)
 	}
+	return sock, nil
+}
+
+// recvSegmentFd receives the file descriptor VPP sends on a connection,
+// waiting at most timeout (0: no bound).
+func recvSegmentFd(sock int, socketPath string, timeout time.Duration) (int, error) {
+	tv := unix.NsecToTimeval(timeout.Nanoseconds())
+	_ = unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 	buf := make([]byte, 64)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	var oobn int
-	err = retryEINTR(func() (err error) {
+	err := retryEINTR(func() (err error) {
 		_, oobn, _, _, err = unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		return err
 	})

@@ -70,3 +70,70 @@ func TestProbeOfAFileIsAlive(t *testing.T) {
 		t.Fatalf("Probe of a file = %v, %v", got, err)
 	}
 }
+
+// A stopped VPP gets one probe connection, not one per probe: the next
+// probes wait on it, and when VPP resumes it answers that one.
+func TestProbeWaitsOnItsPendingConnection(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	w := newTestWriter(t, WriterOptions{Size: 1 << 20})
+	srv := newTestServer(t, sock, w.Fd())
+	r, err := Connect(sock, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	srv.Close()
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for range 5 {
+		if got, _ := r.Probe(50 * time.Millisecond); got != NoAnswer {
+			t.Fatalf("Probe of a stopped VPP = %v", got)
+		}
+	}
+	// VPP resumes: it finds one connection waiting and answers it.
+	ln.SetDeadline(time.Now().Add(time.Second))
+	c, err := ln.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.WriteMsgUnix(nil, syscall.UnixRights(w.Fd()), nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	ln.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	if extra, err := ln.AcceptUnix(); err == nil {
+		extra.Close()
+		t.Fatal("more than one probe connection was queued")
+	}
+	if got, err := r.Probe(time.Second); got != Alive {
+		t.Fatalf("Probe after the answer = %v, %v", got, err)
+	}
+}
+
+// VPP killed while stopped hangs up the probe it never answered: the next
+// probe asks again and finds VPP gone.
+func TestProbeOfAVPPKilledWhileStopped(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	w := newTestWriter(t, WriterOptions{Size: 1 << 20})
+	srv := newTestServer(t, sock, w.Fd())
+	r, err := Connect(sock, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	srv.Close()
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Probe(50 * time.Millisecond); got != NoAnswer {
+		t.Fatalf("Probe of a stopped VPP = %v", got)
+	}
+	ln.Close() // the kernel drops the queued connection and the socket file
+	if got, err := r.Probe(time.Second); got != Gone || !errors.Is(err, ErrGone) {
+		t.Fatalf("Probe after VPP died = %v, %v", got, err)
+	}
+}
