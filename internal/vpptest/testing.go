@@ -1,6 +1,7 @@
 package vpptest
 
 import (
+	"errors"
 	"os"
 	"testing"
 )
@@ -11,6 +12,9 @@ import (
 func Start(tb testing.TB, opts Options) *VPP {
 	tb.Helper()
 	v, err := New(opts)
+	if errors.Is(err, ErrNoTmpfs) {
+		tb.Skipf("VPP on tmpfs: %v", err)
+	}
 	if err != nil {
 		Unavailable(tb, "VPP cannot start: %v", err)
 	}
