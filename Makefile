@@ -3,7 +3,8 @@
 # tools module internal/tools pins (ocb, mdatagen).
 #
 #   make demo      simulated VPP + otelcol-vpp, Prometheus on 127.0.0.1:8889
-#   make test      vet, gofmt, unit/golden tests with -race, fuzz, e2e
+#   make test      vet, gofmt, unit/golden tests with -race, fuzz, e2e, live
+#   make live      the tests against a real VPP (../shared/vpp/v26.06)
 #   make otelcol   build/otelcol-vpp/otelcol-vpp (ocb, builder-config.yaml)
 #   make vppstat   build/bin/vppstat
 #   make vppstatsfs build/bin/vppstatsfs
@@ -33,7 +34,7 @@ TESTFLAGS ?=
 # binaries and run in their own step).
 UNIT_PKGS = $$($(GO) list ./... | grep -v /internal/e2e)
 
-.PHONY: all demo test vet fmt-check unit fuzz e2e otelcol vppstat vppstatsfs generate bench tools clean
+.PHONY: all demo test vet fmt-check unit fuzz e2e live otelcol vppstat vppstatsfs generate bench tools clean
 
 all: vppstat vppstatsfs otelcol
 
@@ -77,10 +78,11 @@ demo: vppstat otelcol
 	VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) ./scripts/demo.sh
 
 ## Tests.
-test: vet fmt-check unit fuzz e2e
+test: vet fmt-check unit fuzz e2e live
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags vpp ./...
 
 fmt-check:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './build/*') | grep -v '^build/' || true); \
@@ -98,6 +100,15 @@ fuzz:
 
 e2e: vppstat otelcol
 	VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) $(GO) test -count=1 -timeout 15m -v ./internal/e2e/
+
+# Tests against real VPPs (files *_vpp_test.go, build tag `vpp`, tests named
+# TestVPP*): internal/vpptest starts VPP v26.06 from $VPPSTATS_VPP_DIR or
+# ../shared/vpp/v26.06, one per test, in parallel (-parallel: they mostly
+# wait on VPP and the clock, not the CPU). Without a VPP they skip, except
+# with CI=true, where they fail. Needs root (VPP does).
+LIVE_PKGS = ./internal/vpptest/ ./internal/statseg/ ./vppstatsreceiver/ ./internal/e2e/
+live: vppstat otelcol
+	VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) $(GO) test -tags vpp -count=1 -timeout 20m -parallel 16 -run '^TestVPP' $(TESTFLAGS) $(LIVE_PKGS)
 
 # Benchmarks of the reader (internal/statseg) and the receiver on the v26.06
 # capture and simulated VPPs up to 50,000 interfaces x 8 threads

@@ -75,7 +75,6 @@ func newTestScraper(t testing.TB, socket string, mutate func(*Config)) *vppScrap
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.SocketPath = socket
-	cfg.StaleAfter = 0 // captures do not beat
 	if mutate != nil {
 		mutate(cfg)
 	}

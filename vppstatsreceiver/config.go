@@ -30,8 +30,9 @@ type Config struct {
 	// PerThread keeps one point per VPP thread (vpp.thread.index) on
 	// interface, node, error and catch-all counters instead of their sum.
 	PerThread bool `mapstructure:"per_thread"`
-	// StaleAfter fails a scrape when /sys/heartbeat has not moved for this
-	// long. 0 disables the check.
+	// StaleAfter is how long VPP may leave its stats socket unanswered
+	// (main thread stopped or busy) before its values count as stale and
+	// are no longer exported. 0 exports them however long VPP is silent.
 	StaleAfter time.Duration `mapstructure:"stale_after"`
 
 	// Interfaces filters interfaces by name.
@@ -70,8 +71,8 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.StaleAfter < 0 {
 		errs = append(errs, fmt.Errorf("stale_after must not be negative (0 disables the check), got %v", cfg.StaleAfter))
-	} else if cfg.StaleAfter > 0 && cfg.StaleAfter < time.Second {
-		errs = append(errs, fmt.Errorf("stale_after %v is shorter than VPP can refresh /sys/heartbeat; use at least 3 update intervals (default %v) or 0 to disable", cfg.StaleAfter, defaultStaleAfter))
+	} else if cfg.StaleAfter > 0 && cfg.StaleAfter < probeTimeout {
+		errs = append(errs, fmt.Errorf("stale_after %v is shorter than one probe of VPP's stats socket (%v); use at least that (default %v) or 0 to disable", cfg.StaleAfter, probeTimeout, defaultStaleAfter))
 	}
 	for _, f := range []struct {
 		key string

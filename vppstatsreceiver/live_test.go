@@ -2,8 +2,6 @@ package vppstatsreceiver
 
 import (
 	"context"
-	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,66 +218,6 @@ func TestLiveInterfaceDeletionAndIndexReuse(t *testing.T) {
 	assert.Equal(t, boot, m[ifKey(1, l.sim.Interfaces()[1], "receive")].StartTimestamp())
 }
 
-func TestLiveVPPRestartWithNewSocket(t *testing.T) {
-	l := newLive(t, vppsim.Options{Interfaces: 2}, nil)
-	oldBoot := scalarOf(t, l.sim, "/sys/boottime").Get()
-	l.sim.Advance(3 * time.Second)
-	l.mustScrape(0)
-
-	// VPP goes away: the socket file is removed.
-	require.NoError(t, l.srv.Close())
-	_, err := l.scrape(10 * time.Second)
-	require.ErrorContains(t, err, "does not exist")
-	// Within the backoff the receiver does not even try.
-	_, err = l.scrape(100 * time.Millisecond)
-	require.ErrorContains(t, err, "next attempt in")
-
-	// VPP is back: new segment, new socket file, later boot time.
-	sim2 := l.newSim(vppsim.Options{Interfaces: 2})
-	scalarOf(t, sim2, "/sys/boottime").Set(oldBoot + 100)
-	l.srv, err = segwriter.NewServer(l.sock, sim2.Writer().Fd())
-	require.NoError(t, err)
-	sim2.Advance(100 * time.Millisecond)
-	m := dataPoints(l.mustScrape(10*time.Second), "vpp.interface.packets")
-	newBoot := pcommon.Timestamp((oldBoot + 100) * uint64(time.Second))
-	require.NotEmpty(t, m)
-	for k, p := range m {
-		assert.Equal(t, newBoot, p.StartTimestamp(), k)
-	}
-}
-
-func TestLiveVPPRestartSameSocketFileIsCaughtByHeartbeat(t *testing.T) {
-	l := newLive(t, vppsim.Options{Interfaces: 2}, nil)
-	oldBoot := scalarOf(t, l.sim, "/sys/boottime").Get()
-	l.mustScrape(0)
-	since := l.clock
-
-	// The server hands out a new memfd on the same socket file; our
-	// mapping is the old segment, which nobody updates any more.
-	sim2 := l.newSim(vppsim.Options{Interfaces: 2})
-	scalarOf(t, sim2, "/sys/boottime").Set(oldBoot + 50)
-	require.NoError(t, l.srv.SetFd(sim2.Writer().Fd()))
-	l.mustScrape(20 * time.Second) // not stale yet
-	m, err := l.scrape(20 * time.Second)
-	require.Error(t, err)
-	assert.ErrorContains(t, err, "VPP stats are stale")
-	assert.ErrorContains(t, err, since.Format(time.RFC3339))
-	assert.ErrorContains(t, err, "reconnects")
-	assert.Zero(t, m.DataPointCount())
-
-	m = l.mustScrape(time.Second)
-	newBoot := pcommon.Timestamp((oldBoot + 50) * uint64(time.Second))
-	for k, p := range dataPoints(m, "vpp.interface.io") {
-		assert.Equal(t, newBoot, p.StartTimestamp(), k)
-	}
-}
-
-func TestLiveStaleAfterZeroDisablesCheck(t *testing.T) {
-	l := newLive(t, vppsim.Options{}, func(c *Config) { c.StaleAfter = 0 })
-	l.mustScrape(0)
-	l.mustScrape(time.Hour)
-}
-
 func TestLiveBusySegmentRetriesThenFailsWithoutDisconnecting(t *testing.T) {
 	l := newLive(t, vppsim.Options{}, nil)
 	l.mustScrape(0)
@@ -290,52 +228,6 @@ func TestLiveBusySegmentRetriesThenFailsWithoutDisconnecting(t *testing.T) {
 	require.NotNil(t, l.s.r, "a busy segment is not a reason to reconnect")
 	l.sim.Collect()
 	l.mustScrape(time.Second)
-}
-
-func TestSocketErrors(t *testing.T) {
-	t.Run("missing", func(t *testing.T) {
-		sock := socketPath(t)
-		s := newTestScraper(t, sock, nil)
-		clock := time.Now()
-		s.now = func() time.Time { return clock }
-		_, err := s.scrape(context.Background())
-		require.ErrorContains(t, err, "stats socket "+sock+" does not exist")
-		require.ErrorContains(t, err, "is VPP running")
-		// Exponential backoff, capped.
-		var delays []time.Duration
-		for range 10 {
-			delays = append(delays, s.retryAt.Sub(clock))
-			clock = s.retryAt
-			_, err = s.scrape(context.Background())
-			require.ErrorContains(t, err, "does not exist")
-		}
-		assert.Equal(t, time.Second, delays[0])
-		assert.Equal(t, 2*time.Second, delays[1])
-		assert.Equal(t, time.Minute, delays[9])
-	})
-	t.Run("permission denied", func(t *testing.T) {
-		if os.Geteuid() == 0 {
-			t.Skip("root ignores socket permissions")
-		}
-		sim, err := vppsim.New(vppsim.Options{})
-		require.NoError(t, err)
-		defer sim.Close()
-		sock := socketPath(t)
-		srv, err := segwriter.NewServer(sock, sim.Writer().Fd())
-		require.NoError(t, err)
-		defer srv.Close()
-		require.NoError(t, os.Chmod(sock, 0))
-		s := newTestScraper(t, sock, nil)
-		_, err = s.scrape(context.Background())
-		require.ErrorContains(t, err, "permission denied on stats socket "+sock)
-	})
-	t.Run("canceled context", func(t *testing.T) {
-		s := newTestScraper(t, socketPath(t), nil)
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_, err := s.scrape(ctx)
-		require.True(t, errors.Is(err, context.Canceled))
-	})
 }
 
 func TestLivePerThread(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
@@ -88,51 +87,4 @@ func TestCorruptEntryIsPartial(t *testing.T) {
 	require.ErrorContains(t, err, `"/if/tx"`)
 	pts := dataPoints(md, "vpp.interface.packets")
 	require.Len(t, pts, 2, "the receive points of /if/rx are still there")
-}
-
-// TestReconnectsAsSoonAsVPPIsBack: while VPP is away the receiver backs
-// off, but a new stats socket ends the wait at the next scrape.
-func TestReconnectsAsSoonAsVPPIsBack(t *testing.T) {
-	sock := socketPath(t)
-	s := newTestScraper(t, sock, nil)
-	clock := time.Now()
-	s.now = func() time.Time { return clock }
-	for range 4 { // VPP away: 1 s, 2 s, 4 s, 8 s of backoff
-		_, err := s.scrape(context.Background())
-		require.ErrorContains(t, err, "does not exist")
-		clock = s.retryAt
-	}
-	_, err := s.scrape(context.Background())
-	require.ErrorContains(t, err, "does not exist")
-	require.Greater(t, s.retryAt.Sub(clock), 10*time.Second)
-
-	srv, err := segwriter.ServeFile(sock, capturePath("v26.06", "a"))
-	require.NoError(t, err)
-	defer srv.Close()
-	clock = clock.Add(time.Second) // well before the backoff ends
-	md, err := s.scrape(context.Background())
-	require.NoError(t, err, "the receiver waited out its backoff although VPP was back")
-	require.NotEmpty(t, dataPoints(md, "vpp.interface.packets"))
-}
-
-// TestFrozenSegmentStaysStale: after a stale error the receiver reconnects;
-// if it is handed the same frozen segment again, that is still stale, and
-// nothing is exported from it.
-func TestFrozenSegmentStaysStale(t *testing.T) {
-	sock := socketPath(t)
-	srv, err := segwriter.ServeFile(sock, capturePath("v25.10", "a"))
-	require.NoError(t, err)
-	defer srv.Close()
-	s := newTestScraper(t, sock, func(c *Config) { c.StaleAfter = 30 * time.Second })
-	clock := time.Now()
-	s.now = func() time.Time { return clock }
-	_, err = s.scrape(context.Background())
-	require.NoError(t, err)
-	clock = clock.Add(31 * time.Second)
-	_, err = s.scrape(context.Background())
-	require.ErrorContains(t, err, "VPP stats are stale")
-	clock = clock.Add(10 * time.Second)
-	md, err := s.scrape(context.Background()) // reconnects: same frozen segment
-	require.ErrorContains(t, err, "VPP stats are stale")
-	require.Zero(t, md.DataPointCount(), "frozen values exported after reconnecting")
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -40,13 +41,19 @@ func readDump(t *testing.T, version, name string) *dump {
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	require.NoError(t, err)
+	return parseDump(t, zr)
+}
+
+// parseDump reads the output of `vpp_get_stats dump`.
+func parseDump(t *testing.T, r io.Reader) *dump {
+	t.Helper()
 	d := &dump{
 		simple: map[string]map[[2]int]uint64{}, combined: map[string]map[[2]int][2]uint64{},
 		scalar: map[string]float64{}, names: map[string]map[int]string{},
 	}
 	atoi := func(s string) int { n, err := strconv.Atoi(s); require.NoError(t, err); return n }
 	atou := func(s string) uint64 { n, err := strconv.ParseUint(s, 10, 64); require.NoError(t, err); return n }
-	sc := bufio.NewScanner(zr)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		l := sc.Text()

@@ -40,7 +40,6 @@ func TestReceiverStartsBeforeVPP(t *testing.T) {
 	cfg.SocketPath = sock
 	cfg.CollectionInterval = 50 * time.Millisecond
 	cfg.InitialDelay = 0
-	cfg.StaleAfter = 0 // a replayed capture has a frozen heartbeat
 	require.NoError(t, cfg.Validate())
 
 	sink := new(consumertest.MetricsSink)
@@ -82,7 +81,6 @@ func TestReceiverSurvivesRefusingConsumer(t *testing.T) {
 	cfg.SocketPath = sock
 	cfg.CollectionInterval = 20 * time.Millisecond
 	cfg.InitialDelay = 0
-	cfg.StaleAfter = 0
 
 	var calls atomic.Int64
 	refusing, err := consumer.NewMetrics(func(context.Context, pmetric.Metrics) error {

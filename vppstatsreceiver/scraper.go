@@ -44,22 +44,12 @@ type vppScraper struct {
 	rb *metadata.ResourceBuilder
 
 	// Connection.
-	r       *statseg.Reader
-	snap    statseg.Snapshot
-	plan    *plan
-	retryAt time.Time
-	backoff time.Duration
-	lastErr error
-	// failedSocket identifies the socket file at the last failure (0: none).
-	failedSocket uint64
-	// The heartbeat last seen, with the boot time it belongs to and when it
-	// last moved. Kept across reconnections: a segment handed out again
-	// frozen is still stale.
-	hbValue, hbBoot uint64
-	hbSince         time.Time
-	hbSeen          bool
-	bootRaw         uint64
-	bootSeen        bool
+	r        *statseg.Reader
+	snap     statseg.Snapshot
+	plan     *plan
+	link     link // liveness and backoff (connection.go)
+	bootRaw  uint64
+	bootSeen bool
 	// lastScrape is the time of the last successful scrape of this VPP
 	// (same boot), zero before the first one.
 	lastScrape pcommon.Timestamp
@@ -112,7 +102,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if err := ctx.Err(); err != nil {
 		return pmetric.NewMetrics(), err
 	}
-	if err := s.connect(ctx, now); err != nil {
+	if up, err := s.connect(ctx, now); !up {
 		return pmetric.NewMetrics(), err
 	}
 	if err := s.read(ctx); err != nil {
@@ -137,13 +127,12 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		boot = vals[p.boottime].Scalar
 	}
 
-	if err := s.checkAlive(p, boot, now); err != nil {
-		return pmetric.NewMetrics(), err
-	}
+	s.checkBoot(p, boot)
 	bootTs := pcommon.Timestamp(boot * uint64(time.Second))
 	if boot == 0 {
 		bootTs = pcommon.NewTimestampFromTime(now)
 	}
+	bootTs = max(bootTs, s.link.startFloor)
 	ts := pcommon.NewTimestampFromTime(now)
 	// /sys/last_stats_clear is VPP's clock (seconds since it started) at
 	// the last `clear runtime`, 0 if never. One past the scrape time is
@@ -169,8 +158,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	e.system(p, vals, now, boot)
 
 	s.lastScrape = ts
-	s.backoff = 0
-	s.lastErr = nil
+	s.link.backoff = 0
 
 	s.rb.SetVppStatsSocket(s.cfg.SocketPath)
 	if s.cfg.Instance != "" {

@@ -481,6 +481,17 @@ func collectorLog(out string) []logEntry {
 	return es
 }
 
+// logLines are the collector's log entries whose message starts with msg.
+func logLines(out, msg string) []logEntry {
+	var es []logEntry
+	for _, e := range collectorLog(out) {
+		if strings.HasPrefix(e.str("msg"), msg) {
+			es = append(es, e)
+		}
+	}
+	return es
+}
+
 // ctx returns a context cancelled at the end of the test.
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithCancel(context.Background())

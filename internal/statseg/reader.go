@@ -38,8 +38,8 @@ type Reader struct {
 	// Attempts bounds how many times a read restarts because the epoch moved.
 	Attempts int
 
-	dir      *Dir   // the directory at the last epoch seen
-	socketID uint64 // identity of the socket file at connect time
+	dir  *Dir     // the directory at the last epoch seen
+	conn connInfo // the socket and segment Connect saw (client.go)
 }
 
 // Default bounds of the locking protocol. VPP holds the lock for

@@ -1,6 +1,7 @@
 package vpptest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,7 +30,7 @@ func (v *VPP) makeRun() error {
 	v.cleanup = append(v.cleanup, func() { _ = os.RemoveAll(run) })
 	if v.opts.RunFS == TmpFS {
 		if err := unix.Mount("vpptest", run, "tmpfs", 0, "size=16m,mode=0755"); err != nil {
-			return fmt.Errorf("mount -t tmpfs on %s: %w (needs CAP_SYS_ADMIN)", run, err)
+			return fmt.Errorf("%w: mount -t tmpfs on %s: %w (needs CAP_SYS_ADMIN)", ErrNoTmpfs, run, err)
 		}
 		v.cleanup = append(v.cleanup, func() { _ = unix.Unmount(run, unix.MNT_DETACH) })
 	}
@@ -38,6 +39,11 @@ func (v *VPP) makeRun() error {
 	}
 	return nil
 }
+
+// ErrNoTmpfs: a tmpfs cannot be mounted here (a container without
+// CAP_SYS_ADMIN). Tests on tmpfs are then skipped, even with CI=true: the
+// tmpfs case is a variant where the machine allows it, not a prerequisite.
+var ErrNoTmpfs = errors.New("no tmpfs for the RUN directory")
 
 // diskDir is a temporary directory on a disk-backed filesystem: /tmp is a
 // tmpfs on many systems (Debian 13 among them), /var/tmp rarely is.
@@ -61,4 +67,3 @@ func isTmpfs(dir string) bool {
 	}
 	return st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC
 }
-

@@ -231,14 +231,30 @@ func (v *VPP) waitReady() error {
 	}
 }
 
-// accepts reports whether something listens on the SEQPACKET socket.
+// accepts reports whether a stats server answers on the SEQPACKET socket
+// with a file descriptor. It reads the answer: VPP logs "sendmsg: Broken
+// pipe" for a client that hung up before it answered.
 func accepts(path string) bool {
 	c, err := net.DialTimeout("unixpacket", path, time.Second)
 	if err != nil {
 		return false
 	}
-	c.Close()
-	return true
+	defer c.Close()
+	uc := c.(*net.UnixConn)
+	_ = uc.SetReadDeadline(time.Now().Add(time.Second))
+	oob := make([]byte, syscall.CmsgSpace(4*4))
+	// The message has no payload: Go reports it as io.EOF, with the fd.
+	_, oobn, _, _, _ := uc.ReadMsgUnix(make([]byte, 16), oob)
+	msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
+	got := false
+	for _, m := range msgs {
+		fds, _ := syscall.ParseUnixRights(&m)
+		for _, fd := range fds {
+			syscall.Close(fd)
+			got = true
+		}
+	}
+	return got
 }
 
 func (v *VPP) exitState() string {

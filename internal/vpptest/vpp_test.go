@@ -1,3 +1,5 @@
+//go:build vpp
+
 package vpptest
 
 import (
@@ -11,25 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestCLIFailed(t *testing.T) {
-	for _, c := range []struct {
-		cmd, out string
-		failed   bool
-	}{
-		{"create loopback interface", "loop0\n", false},
-		{"show version", "vpp v26.06-release built by root\n", false},
-		{"foo bar", "unknown input `foo bar'\n", true},
-		{"set interface state loop9 up", "set interface state: unknown interface `loop9 up'\n", true},
-		{"exec /x.cli", "exec: CLI line error: loop9 up\n", true},
-		{"show errors", "   Count    Node   Reason   Severity\n", false},
-		{"set interface state loop0 up", "", false},
-	} {
-		if got := cliFailed(c.cmd, c.out); got != c.failed {
-			t.Errorf("cliFailed(%q, %q) = %v, want %v", c.cmd, c.out, got, c.failed)
-		}
-	}
-}
-
 func inode(t *testing.T, path string) uint64 {
 	t.Helper()
 	var st unix.Stat_t
@@ -41,7 +24,7 @@ func inode(t *testing.T, path string) uint64 {
 
 // One VPP through its whole life: CLI, C reader, SIGSTOP, SIGKILL (socket
 // left behind), start again, SIGTERM (socket removed), Close.
-func TestLifecycle(t *testing.T) {
+func TestVPPLifecycle(t *testing.T) {
 	t.Parallel()
 	v := Start(t, Options{UpdateInterval: 100 * time.Millisecond})
 	if got := v.MustCLI(t, "create loopback interface"); strings.TrimSpace(got) != "loop0" {
@@ -117,7 +100,7 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-func TestRunFS(t *testing.T) {
+func TestVPPRunFS(t *testing.T) {
 	t.Parallel()
 	for _, fs := range []FS{DiskFS, TmpFS} {
 		t.Run(fs.String(), func(t *testing.T) {
@@ -140,7 +123,7 @@ func TestRunFS(t *testing.T) {
 	}
 }
 
-func TestExporter(t *testing.T) {
+func TestVPPExporter(t *testing.T) {
 	t.Parallel()
 	v := Start(t, Options{})
 	e, err := StartExporter(v.StatsSocket(), "/sys/boottime", "/if/names")
@@ -154,13 +137,5 @@ func TestExporter(t *testing.T) {
 	}
 	if !strings.Contains(body, "_sys_boottime") {
 		t.Fatalf("no /sys/boottime in:\n%s", body)
-	}
-}
-
-func TestStartFailsClearly(t *testing.T) {
-	t.Setenv(DirEnv, t.TempDir())
-	_, err := New(Options{})
-	if err == nil || !strings.Contains(err.Error(), DirEnv) {
-		t.Fatalf("want an error naming %s, got %v", DirEnv, err)
 	}
 }
