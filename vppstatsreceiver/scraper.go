@@ -40,6 +40,7 @@ type vppScraper struct {
 
 	mb *metadata.MetricsBuilder
 	rb *metadata.ResourceBuilder
+	id identity // interface state and pods (identity.go)
 
 	// Connection.
 	r       *statseg.Reader
@@ -90,11 +91,13 @@ func (s *vppScraper) start(context.Context, component.Host) error {
 	for id := range metadata.NumMetrics {
 		_, s.enabled[id] = s.mb.Points(id)
 	}
+	s.startIdentity()
 	return nil
 }
 
 func (s *vppScraper) shutdown(context.Context) error {
 	s.disconnect()
+	s.stopIdentity()
 	return nil
 }
 
@@ -113,6 +116,9 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		return pmetric.NewMetrics(), s.fail(now, fmt.Errorf("reading the VPP stats segment: %w; the receiver reconnects", err))
 	}
 	if s.plan == nil || s.plan.dir != s.snap.Dir {
+		if s.plan != nil {
+			s.directoryChanged()
+		}
 		s.plan = s.buildPlan(s.snap.Dir, s.plan)
 	}
 	p := s.plan
@@ -150,6 +156,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		e.counters(src, &vals[src.entry], clearTs)
 	}
 	e.system(p, vals, now, boot)
+	s.recordInterfaceState(ts)
 
 	s.lastScrape = ts
 	s.backoff = 0
@@ -159,7 +166,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if s.cfg.Instance != "" {
 		s.rb.SetVppInstance(s.cfg.Instance)
 	}
-	md := s.mb.Emit(metadata.WithResource(s.rb.Emit()))
+	md := s.splitPods(s.mb.Emit(metadata.WithResource(s.rb.Emit())))
 	if errs := s.snap.Errs; len(errs) > 0 {
 		// Stats the segment holds but that cannot be read (a corrupt or
 		// half-written entry): emit the rest, and say which are missing.

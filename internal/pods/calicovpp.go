@@ -152,13 +152,21 @@ func parseCalicoState(data []byte) (map[uint32]Pod, error) {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("Calico/VPP state file version %d does not have the expected layout: %w", st.Version, err)
 	}
+	// A pod has one spec per network (multinet); its IP is the one of the
+	// default network.
+	ips := map[string]string{}
+	for _, spec := range st.PodSpecs {
+		if spec.NetworkName == "" {
+			ips[spec.WorkloadID] = podIP(spec.ContainerIPs)
+		}
+	}
 	pods := make(map[uint32]Pod, len(st.PodSpecs))
 	for _, spec := range st.PodSpecs {
 		ns, name, ok := strings.Cut(spec.WorkloadID, "/")
 		if !ok || ns == "" || name == "" {
 			continue // not a Kubernetes pod
 		}
-		p := Pod{Namespace: ns, Name: name, IP: podIP(spec.ContainerIPs), Network: spec.NetworkName}
+		p := Pod{Namespace: ns, Name: name, IP: ips[spec.WorkloadID]}
 		for _, idx := range []*uint32{spec.TunTapSwIfIndex, spec.MemifSwIfIndex, spec.LoopbackSwIfIndex} {
 			if idx != nil && *idx != invalidIndex {
 				pods[*idx] = p

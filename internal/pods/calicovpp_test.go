@@ -36,7 +36,7 @@ func TestCalicoVPPFixture(t *testing.T) {
 		5:  web,
 		7:  api, // tun/tap
 		8:  api, // memif
-		9:  {Namespace: "payments", Name: "api-0", IP: "192.168.50.3", Network: "blue"},
+		9:  api, // its interface on the multinet network "blue": the same pod
 		12: {Namespace: "kube-system", Name: "coredns-abc", IP: "fd00:10:244:1::c"},
 	}, got, "workload ids without a namespace are not pods; invalid indexes are skipped")
 	assert.Equal(t, 1, logs.FilterMessageSnippet("pod attribution from").Len())

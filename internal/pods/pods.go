@@ -11,12 +11,11 @@ package pods
 type Pod struct {
 	Namespace string
 	Name      string
-	// IP is the pod's IP (the first IPv4 container IP, else the first one):
-	// what k8sattributesprocessor associates on as k8s.pod.ip.
+	// IP is the pod's IP on the default pod network (the first IPv4
+	// container IP, else the first one): what k8sattributesprocessor
+	// associates on as k8s.pod.ip. The interfaces of a pod's other
+	// (multinet) networks carry the same Pod.
 	IP string
-	// Network is the Calico/VPP multinet network name ("" for the default
-	// pod network).
-	Network string
 }
 
 // Source maps VPP interfaces to pods.

@@ -87,6 +87,16 @@ type Table struct {
 	sorted     []Interface
 }
 
+// NewTable makes a table of ifs (for other sources of interfaces, and
+// tests).
+func NewTable(connected bool, ifs ...Interface) *Table {
+	m := make(map[uint32]Interface, len(ifs))
+	for _, in := range ifs {
+		m[in.Index] = in
+	}
+	return newTable(1, connected, m)
+}
+
 func newTable(gen uint64, connected bool, m map[uint32]Interface) *Table {
 	t := &Table{Connected: connected, Generation: gen, byIndex: m, sorted: make([]Interface, 0, len(m))}
 	for _, in := range m {

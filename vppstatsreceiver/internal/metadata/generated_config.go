@@ -78,6 +78,60 @@ func (ms *VppInputRateMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
+// VppInterfaceAdminUpMetricAttributeKey specifies the key of an attribute for the vpp.interface.admin.up metric.
+type VppInterfaceAdminUpMetricAttributeKey string
+
+const (
+	VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName     VppInterfaceAdminUpMetricAttributeKey = "network.interface.name"
+	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex        VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.index"
+	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver       VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.driver"
+	VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress VppInterfaceAdminUpMetricAttributeKey = "hw.network.physical_address"
+	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag          VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.tag"
+	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName   VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.parent.name"
+	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID        VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.sub_id"
+)
+
+// VppInterfaceAdminUpMetricConfig provides config for the vpp.interface.admin.up metric.
+type VppInterfaceAdminUpMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                  `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []VppInterfaceAdminUpMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *VppInterfaceAdminUpMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *VppInterfaceAdminUpMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID:
+		default:
+			return fmt.Errorf("metric vpp.interface.admin.up doesn't have an attribute %v, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // VppInterfaceCastIoMetricAttributeKey specifies the key of an attribute for the vpp.interface.cast.io metric.
 type VppInterfaceCastIoMetricAttributeKey string
 
@@ -322,6 +376,168 @@ func (ms *VppInterfaceIoMetricConfig) Validate() error {
 		case VppInterfaceIoMetricAttributeKeyVppInterfaceName, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceIoMetricAttributeKeyNetworkIoDirection, VppInterfaceIoMetricAttributeKeyVppThreadIndex:
 		default:
 			return fmt.Errorf("metric vpp.interface.io doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.thread.index]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// VppInterfaceLinkSpeedMetricAttributeKey specifies the key of an attribute for the vpp.interface.link.speed metric.
+type VppInterfaceLinkSpeedMetricAttributeKey string
+
+const (
+	VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName     VppInterfaceLinkSpeedMetricAttributeKey = "network.interface.name"
+	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex        VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.index"
+	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver       VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.driver"
+	VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress VppInterfaceLinkSpeedMetricAttributeKey = "hw.network.physical_address"
+	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag          VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.tag"
+	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName   VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.parent.name"
+	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID        VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.sub_id"
+)
+
+// VppInterfaceLinkSpeedMetricConfig provides config for the vpp.interface.link.speed metric.
+type VppInterfaceLinkSpeedMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                    `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []VppInterfaceLinkSpeedMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *VppInterfaceLinkSpeedMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *VppInterfaceLinkSpeedMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID:
+		default:
+			return fmt.Errorf("metric vpp.interface.link.speed doesn't have an attribute %v, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// VppInterfaceLinkUpMetricAttributeKey specifies the key of an attribute for the vpp.interface.link.up metric.
+type VppInterfaceLinkUpMetricAttributeKey string
+
+const (
+	VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName     VppInterfaceLinkUpMetricAttributeKey = "network.interface.name"
+	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex        VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.index"
+	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver       VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.driver"
+	VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress VppInterfaceLinkUpMetricAttributeKey = "hw.network.physical_address"
+	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag          VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.tag"
+	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName   VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.parent.name"
+	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID        VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.sub_id"
+)
+
+// VppInterfaceLinkUpMetricConfig provides config for the vpp.interface.link.up metric.
+type VppInterfaceLinkUpMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                 `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []VppInterfaceLinkUpMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *VppInterfaceLinkUpMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *VppInterfaceLinkUpMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID:
+		default:
+			return fmt.Errorf("metric vpp.interface.link.up doesn't have an attribute %v, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// VppInterfaceMtuMetricAttributeKey specifies the key of an attribute for the vpp.interface.mtu metric.
+type VppInterfaceMtuMetricAttributeKey string
+
+const (
+	VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName     VppInterfaceMtuMetricAttributeKey = "network.interface.name"
+	VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex        VppInterfaceMtuMetricAttributeKey = "vpp.interface.index"
+	VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver       VppInterfaceMtuMetricAttributeKey = "vpp.interface.driver"
+	VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress VppInterfaceMtuMetricAttributeKey = "hw.network.physical_address"
+	VppInterfaceMtuMetricAttributeKeyVppInterfaceTag          VppInterfaceMtuMetricAttributeKey = "vpp.interface.tag"
+	VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName   VppInterfaceMtuMetricAttributeKey = "vpp.interface.parent.name"
+	VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID        VppInterfaceMtuMetricAttributeKey = "vpp.interface.sub_id"
+)
+
+// VppInterfaceMtuMetricConfig provides config for the vpp.interface.mtu metric.
+type VppInterfaceMtuMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                              `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []VppInterfaceMtuMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *VppInterfaceMtuMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *VppInterfaceMtuMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver, VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceMtuMetricAttributeKeyVppInterfaceTag, VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName, VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID:
+		default:
+			return fmt.Errorf("metric vpp.interface.mtu doesn't have an attribute %v, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]", val)
 		}
 	}
 
@@ -1132,11 +1348,15 @@ func (ms *VppWorkerVectorRateMetricConfig) Unmarshal(parser *confmap.Conf) error
 type MetricsConfig struct {
 	VppBufferPoolBuffers        VppBufferPoolBuffersMetricConfig        `mapstructure:"vpp.buffer_pool.buffers"`
 	VppInputRate                VppInputRateMetricConfig                `mapstructure:"vpp.input.rate"`
+	VppInterfaceAdminUp         VppInterfaceAdminUpMetricConfig         `mapstructure:"vpp.interface.admin.up"`
 	VppInterfaceCastIo          VppInterfaceCastIoMetricConfig          `mapstructure:"vpp.interface.cast.io"`
 	VppInterfaceCastPackets     VppInterfaceCastPacketsMetricConfig     `mapstructure:"vpp.interface.cast.packets"`
 	VppInterfaceDrops           VppInterfaceDropsMetricConfig           `mapstructure:"vpp.interface.drops"`
 	VppInterfaceErrors          VppInterfaceErrorsMetricConfig          `mapstructure:"vpp.interface.errors"`
 	VppInterfaceIo              VppInterfaceIoMetricConfig              `mapstructure:"vpp.interface.io"`
+	VppInterfaceLinkSpeed       VppInterfaceLinkSpeedMetricConfig       `mapstructure:"vpp.interface.link.speed"`
+	VppInterfaceLinkUp          VppInterfaceLinkUpMetricConfig          `mapstructure:"vpp.interface.link.up"`
+	VppInterfaceMtu             VppInterfaceMtuMetricConfig             `mapstructure:"vpp.interface.mtu"`
 	VppInterfacePackets         VppInterfacePacketsMetricConfig         `mapstructure:"vpp.interface.packets"`
 	VppInterfaceProtocolPackets VppInterfaceProtocolPacketsMetricConfig `mapstructure:"vpp.interface.protocol.packets"`
 	VppInterfacePunts           VppInterfacePuntsMetricConfig           `mapstructure:"vpp.interface.punts"`
@@ -1168,6 +1388,11 @@ func DefaultMetricsConfig() MetricsConfig {
 		VppInputRate: VppInputRateMetricConfig{
 			Enabled: true,
 		},
+		VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategyAvg,
+			EnabledAttributes:   []VppInterfaceAdminUpMetricAttributeKey{VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID},
+		},
 		VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
@@ -1192,6 +1417,21 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []VppInterfaceIoMetricAttributeKey{VppInterfaceIoMetricAttributeKeyVppInterfaceName, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceIoMetricAttributeKeyNetworkIoDirection, VppInterfaceIoMetricAttributeKeyVppThreadIndex},
+		},
+		VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategyAvg,
+			EnabledAttributes:   []VppInterfaceLinkSpeedMetricAttributeKey{VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID},
+		},
+		VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategyAvg,
+			EnabledAttributes:   []VppInterfaceLinkUpMetricAttributeKey{VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID},
+		},
+		VppInterfaceMtu: VppInterfaceMtuMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategyAvg,
+			EnabledAttributes:   []VppInterfaceMtuMetricAttributeKey{VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver, VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceMtuMetricAttributeKeyVppInterfaceTag, VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName, VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID},
 		},
 		VppInterfacePackets: VppInterfacePacketsMetricConfig{
 			Enabled:             true,
@@ -1309,12 +1549,24 @@ func (rac *ResourceAttributeConfig) Unmarshal(parser *confmap.Conf) error {
 
 // ResourceAttributesConfig provides config for vppstats resource attributes.
 type ResourceAttributesConfig struct {
-	VppInstance    ResourceAttributeConfig `mapstructure:"vpp.instance"`
-	VppStatsSocket ResourceAttributeConfig `mapstructure:"vpp.stats.socket"`
+	K8sNamespaceName ResourceAttributeConfig `mapstructure:"k8s.namespace.name"`
+	K8sPodIP         ResourceAttributeConfig `mapstructure:"k8s.pod.ip"`
+	K8sPodName       ResourceAttributeConfig `mapstructure:"k8s.pod.name"`
+	VppInstance      ResourceAttributeConfig `mapstructure:"vpp.instance"`
+	VppStatsSocket   ResourceAttributeConfig `mapstructure:"vpp.stats.socket"`
 }
 
 func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 	return ResourceAttributesConfig{
+		K8sNamespaceName: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		K8sPodIP: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		K8sPodName: ResourceAttributeConfig{
+			Enabled: true,
+		},
 		VppInstance: ResourceAttributeConfig{
 			Enabled: true,
 		},

@@ -34,6 +34,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					VppInputRate: VppInputRateMetricConfig{
 						Enabled: true,
 					},
+					VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []VppInterfaceAdminUpMetricAttributeKey{VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID},
+					},
 					VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
@@ -58,6 +63,21 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []VppInterfaceIoMetricAttributeKey{VppInterfaceIoMetricAttributeKeyVppInterfaceName, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceIoMetricAttributeKeyNetworkIoDirection, VppInterfaceIoMetricAttributeKeyVppThreadIndex},
+					},
+					VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []VppInterfaceLinkSpeedMetricAttributeKey{VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID},
+					},
+					VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []VppInterfaceLinkUpMetricAttributeKey{VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID},
+					},
+					VppInterfaceMtu: VppInterfaceMtuMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []VppInterfaceMtuMetricAttributeKey{VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver, VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceMtuMetricAttributeKeyVppInterfaceTag, VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName, VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID},
 					},
 					VppInterfacePackets: VppInterfacePacketsMetricConfig{
 						Enabled:             true,
@@ -146,8 +166,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					VppInstance:    ResourceAttributeConfig{Enabled: true},
-					VppStatsSocket: ResourceAttributeConfig{Enabled: true},
+					K8sNamespaceName: ResourceAttributeConfig{Enabled: true},
+					K8sPodIP:         ResourceAttributeConfig{Enabled: true},
+					K8sPodName:       ResourceAttributeConfig{Enabled: true},
+					VppInstance:      ResourceAttributeConfig{Enabled: true},
+					VppStatsSocket:   ResourceAttributeConfig{Enabled: true},
 				},
 			},
 		},
@@ -163,6 +186,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					VppInputRate: VppInputRateMetricConfig{
 						Enabled: false,
 					},
+					VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []VppInterfaceAdminUpMetricAttributeKey{VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID},
+					},
 					VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
@@ -187,6 +215,21 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []VppInterfaceIoMetricAttributeKey{VppInterfaceIoMetricAttributeKeyVppInterfaceName, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceIoMetricAttributeKeyNetworkIoDirection, VppInterfaceIoMetricAttributeKeyVppThreadIndex},
+					},
+					VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []VppInterfaceLinkSpeedMetricAttributeKey{VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID},
+					},
+					VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []VppInterfaceLinkUpMetricAttributeKey{VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID},
+					},
+					VppInterfaceMtu: VppInterfaceMtuMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []VppInterfaceMtuMetricAttributeKey{VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver, VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceMtuMetricAttributeKeyVppInterfaceTag, VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName, VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID},
 					},
 					VppInterfacePackets: VppInterfacePacketsMetricConfig{
 						Enabled:             false,
@@ -275,8 +318,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					VppInstance:    ResourceAttributeConfig{Enabled: false},
-					VppStatsSocket: ResourceAttributeConfig{Enabled: false},
+					K8sNamespaceName: ResourceAttributeConfig{Enabled: false},
+					K8sPodIP:         ResourceAttributeConfig{Enabled: false},
+					K8sPodName:       ResourceAttributeConfig{Enabled: false},
+					VppInstance:      ResourceAttributeConfig{Enabled: false},
+					VppStatsSocket:   ResourceAttributeConfig{Enabled: false},
 				},
 			},
 		},
@@ -284,7 +330,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(VppBufferPoolBuffersMetricConfig{}, VppInputRateMetricConfig{}, VppInterfaceCastIoMetricConfig{}, VppInterfaceCastPacketsMetricConfig{}, VppInterfaceDropsMetricConfig{}, VppInterfaceErrorsMetricConfig{}, VppInterfaceIoMetricConfig{}, VppInterfacePacketsMetricConfig{}, VppInterfaceProtocolPacketsMetricConfig{}, VppInterfacePuntsMetricConfig{}, VppInterfaceRxMissedMetricConfig{}, VppInterfaceRxNoBufferMetricConfig{}, VppMemoryHeapSizeMetricConfig{}, VppMemoryHeapUsageMetricConfig{}, VppNodeCallsMetricConfig{}, VppNodeClocksMetricConfig{}, VppNodeErrorsMetricConfig{}, VppNodeSuspendsMetricConfig{}, VppNodeVectorsMetricConfig{}, VppStatCounterMetricConfig{}, VppStatGaugeMetricConfig{}, VppUptimeMetricConfig{}, VppVectorRateMetricConfig{}, VppWorkerCountMetricConfig{}, VppWorkerLoopRateMetricConfig{}, VppWorkerVectorRateMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(VppBufferPoolBuffersMetricConfig{}, VppInputRateMetricConfig{}, VppInterfaceAdminUpMetricConfig{}, VppInterfaceCastIoMetricConfig{}, VppInterfaceCastPacketsMetricConfig{}, VppInterfaceDropsMetricConfig{}, VppInterfaceErrorsMetricConfig{}, VppInterfaceIoMetricConfig{}, VppInterfaceLinkSpeedMetricConfig{}, VppInterfaceLinkUpMetricConfig{}, VppInterfaceMtuMetricConfig{}, VppInterfacePacketsMetricConfig{}, VppInterfaceProtocolPacketsMetricConfig{}, VppInterfacePuntsMetricConfig{}, VppInterfaceRxMissedMetricConfig{}, VppInterfaceRxNoBufferMetricConfig{}, VppMemoryHeapSizeMetricConfig{}, VppMemoryHeapUsageMetricConfig{}, VppNodeCallsMetricConfig{}, VppNodeClocksMetricConfig{}, VppNodeErrorsMetricConfig{}, VppNodeSuspendsMetricConfig{}, VppNodeVectorsMetricConfig{}, VppStatCounterMetricConfig{}, VppStatGaugeMetricConfig{}, VppUptimeMetricConfig{}, VppVectorRateMetricConfig{}, VppWorkerCountMetricConfig{}, VppWorkerLoopRateMetricConfig{}, VppWorkerVectorRateMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -297,6 +343,18 @@ func TestVppBufferPoolBuffersMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric vpp.buffer_pool.buffers doesn't have an attribute invalid, valid attributes: [vpp.buffer_pool.name, vpp.buffer_pool.state]")
 
 	cfg = DefaultMetricsConfig().VppBufferPoolBuffers
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestVppInterfaceAdminUpMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().VppInterfaceAdminUp
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []VppInterfaceAdminUpMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.admin.up doesn't have an attribute invalid, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]")
+
+	cfg = DefaultMetricsConfig().VppInterfaceAdminUp
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
@@ -357,6 +415,42 @@ func TestVppInterfaceIoMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.io doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.thread.index]")
 
 	cfg = DefaultMetricsConfig().VppInterfaceIo
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestVppInterfaceLinkSpeedMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().VppInterfaceLinkSpeed
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []VppInterfaceLinkSpeedMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.link.speed doesn't have an attribute invalid, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]")
+
+	cfg = DefaultMetricsConfig().VppInterfaceLinkSpeed
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestVppInterfaceLinkUpMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().VppInterfaceLinkUp
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []VppInterfaceLinkUpMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.link.up doesn't have an attribute invalid, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]")
+
+	cfg = DefaultMetricsConfig().VppInterfaceLinkUp
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestVppInterfaceMtuMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().VppInterfaceMtu
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []VppInterfaceMtuMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.mtu doesn't have an attribute invalid, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]")
+
+	cfg = DefaultMetricsConfig().VppInterfaceMtu
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
@@ -551,15 +645,21 @@ func TestResourceAttributesConfig(t *testing.T) {
 		{
 			name: "all_set",
 			want: ResourceAttributesConfig{
-				VppInstance:    ResourceAttributeConfig{Enabled: true},
-				VppStatsSocket: ResourceAttributeConfig{Enabled: true},
+				K8sNamespaceName: ResourceAttributeConfig{Enabled: true},
+				K8sPodIP:         ResourceAttributeConfig{Enabled: true},
+				K8sPodName:       ResourceAttributeConfig{Enabled: true},
+				VppInstance:      ResourceAttributeConfig{Enabled: true},
+				VppStatsSocket:   ResourceAttributeConfig{Enabled: true},
 			},
 		},
 		{
 			name: "none_set",
 			want: ResourceAttributesConfig{
-				VppInstance:    ResourceAttributeConfig{Enabled: false},
-				VppStatsSocket: ResourceAttributeConfig{Enabled: false},
+				K8sNamespaceName: ResourceAttributeConfig{Enabled: false},
+				K8sPodIP:         ResourceAttributeConfig{Enabled: false},
+				K8sPodName:       ResourceAttributeConfig{Enabled: false},
+				VppInstance:      ResourceAttributeConfig{Enabled: false},
+				VppStatsSocket:   ResourceAttributeConfig{Enabled: false},
 			},
 		},
 	}

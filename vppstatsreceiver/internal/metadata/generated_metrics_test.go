@@ -68,11 +68,15 @@ func TestMetricsBuilder(t *testing.T) {
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
 			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
 			aggMap["vpp.buffer_pool.buffers"] = mb.metricVppBufferPoolBuffers.config.AggregationStrategy
+			aggMap["vpp.interface.admin.up"] = mb.metricVppInterfaceAdminUp.config.AggregationStrategy
 			aggMap["vpp.interface.cast.io"] = mb.metricVppInterfaceCastIo.config.AggregationStrategy
 			aggMap["vpp.interface.cast.packets"] = mb.metricVppInterfaceCastPackets.config.AggregationStrategy
 			aggMap["vpp.interface.drops"] = mb.metricVppInterfaceDrops.config.AggregationStrategy
 			aggMap["vpp.interface.errors"] = mb.metricVppInterfaceErrors.config.AggregationStrategy
 			aggMap["vpp.interface.io"] = mb.metricVppInterfaceIo.config.AggregationStrategy
+			aggMap["vpp.interface.link.speed"] = mb.metricVppInterfaceLinkSpeed.config.AggregationStrategy
+			aggMap["vpp.interface.link.up"] = mb.metricVppInterfaceLinkUp.config.AggregationStrategy
+			aggMap["vpp.interface.mtu"] = mb.metricVppInterfaceMtu.config.AggregationStrategy
 			aggMap["vpp.interface.packets"] = mb.metricVppInterfacePackets.config.AggregationStrategy
 			aggMap["vpp.interface.protocol.packets"] = mb.metricVppInterfaceProtocolPackets.config.AggregationStrategy
 			aggMap["vpp.interface.punts"] = mb.metricVppInterfacePunts.config.AggregationStrategy
@@ -106,6 +110,12 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordVppInputRateDataPoint(ts, 1)
 			defaultMetricsCount++
 			allMetricsCount++
+			mb.RecordVppInterfaceAdminUpDataPoint(ts, 1, "network.interface.name-val", 19, "vpp.interface.driver-val", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
+			if tt.name == "reaggregate_set" {
+				mb.RecordVppInterfaceAdminUpDataPoint(ts, 3, "network.interface.name-val-2", 20, "vpp.interface.driver-val-2", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
+			}
+			defaultMetricsCount++
+			allMetricsCount++
 			mb.RecordVppInterfaceCastIoDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
 			if tt.name == "reaggregate_set" {
 				mb.RecordVppInterfaceCastIoDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, AttributeVppInterfaceCastMulticast, WithVppThreadIndexMetricAttribute(16))
@@ -133,6 +143,24 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordVppInterfaceIoDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
 			if tt.name == "reaggregate_set" {
 				mb.RecordVppInterfaceIoDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, WithVppThreadIndexMetricAttribute(16))
+			}
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordVppInterfaceLinkSpeedDataPoint(ts, 1, "network.interface.name-val", 19, "vpp.interface.driver-val", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
+			if tt.name == "reaggregate_set" {
+				mb.RecordVppInterfaceLinkSpeedDataPoint(ts, 3, "network.interface.name-val-2", 20, "vpp.interface.driver-val-2", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
+			}
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordVppInterfaceLinkUpDataPoint(ts, 1, "network.interface.name-val", 19, "vpp.interface.driver-val", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
+			if tt.name == "reaggregate_set" {
+				mb.RecordVppInterfaceLinkUpDataPoint(ts, 3, "network.interface.name-val-2", 20, "vpp.interface.driver-val-2", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
+			}
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordVppInterfaceMtuDataPoint(ts, 1, "network.interface.name-val", 19, "vpp.interface.driver-val", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
+			if tt.name == "reaggregate_set" {
+				mb.RecordVppInterfaceMtuDataPoint(ts, 3, "network.interface.name-val-2", 20, "vpp.interface.driver-val-2", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
@@ -235,17 +263,24 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordVppWorkerVectorRateDataPoint(ts, 1, WithVppThreadIndexMetricAttribute(16))
 
 			rb := mb.NewResourceBuilder()
+			rb.SetK8sNamespaceName("k8s.namespace.name-val")
+			rb.SetK8sPodIP("k8s.pod.ip-val")
+			rb.SetK8sPodName("k8s.pod.name-val")
 			rb.SetVppInstance("vpp.instance-val")
 			rb.SetVppStatsSocket("vpp.stats.socket-val")
 			res := rb.Emit()
 			metrics := mb.Emit(WithResource(res))
 			if tt.name == "reaggregate_set" {
 				assert.Empty(t, mb.metricVppBufferPoolBuffers.aggDataPoints)
+				assert.Empty(t, mb.metricVppInterfaceAdminUp.aggDataPoints)
 				assert.Empty(t, mb.metricVppInterfaceCastIo.aggDataPoints)
 				assert.Empty(t, mb.metricVppInterfaceCastPackets.aggDataPoints)
 				assert.Empty(t, mb.metricVppInterfaceDrops.aggDataPoints)
 				assert.Empty(t, mb.metricVppInterfaceErrors.aggDataPoints)
 				assert.Empty(t, mb.metricVppInterfaceIo.aggDataPoints)
+				assert.Empty(t, mb.metricVppInterfaceLinkSpeed.aggDataPoints)
+				assert.Empty(t, mb.metricVppInterfaceLinkUp.aggDataPoints)
+				assert.Empty(t, mb.metricVppInterfaceMtu.aggDataPoints)
 				assert.Empty(t, mb.metricVppInterfacePackets.aggDataPoints)
 				assert.Empty(t, mb.metricVppInterfaceProtocolPackets.aggDataPoints)
 				assert.Empty(t, mb.metricVppInterfacePunts.aggDataPoints)
@@ -344,6 +379,68 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
 					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+				case "vpp.interface.admin.up":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["vpp.interface.admin.up"], "Found a duplicate in the metrics slice: vpp.interface.admin.up")
+						validatedMetrics["vpp.interface.admin.up"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Whether the interface is administratively up (1) or down (0), from VPP's binary API (api_socket_path). Emitted only while the API answers.", mi.Description())
+						assert.Equal(t, "1", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+						assert.True(t, ok)
+						assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+						assert.True(t, ok)
+						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+						vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
+						hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
+						assert.True(t, ok)
+						assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
+						vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
+						vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
+						vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
+						assert.True(t, ok)
+						assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
+					} else {
+						assert.False(t, validatedMetrics["vpp.interface.admin.up"], "Found a duplicate in the metrics slice: vpp.interface.admin.up")
+						validatedMetrics["vpp.interface.admin.up"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Whether the interface is administratively up (1) or down (0), from VPP's binary API (api_socket_path). Emitted only while the API answers.", mi.Description())
+						assert.Equal(t, "1", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["vpp.interface.admin.up"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("network.interface.name")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("vpp.interface.index")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("vpp.interface.driver")
+						assert.False(t, ok)
+					}
 				case "vpp.interface.cast.io":
 					if tt.name != "reaggregate_set" {
 						assert.False(t, validatedMetrics["vpp.interface.cast.io"], "Found a duplicate in the metrics slice: vpp.interface.cast.io")
@@ -632,6 +729,192 @@ func TestMetricsBuilder(t *testing.T) {
 						_, ok = dp.Attributes().Get("vpp.interface.index")
 						assert.False(t, ok)
 						_, ok = dp.Attributes().Get("network.io.direction")
+						assert.False(t, ok)
+					}
+				case "vpp.interface.link.speed":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["vpp.interface.link.speed"], "Found a duplicate in the metrics slice: vpp.interface.link.speed")
+						validatedMetrics["vpp.interface.link.speed"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Link speed of the interface in bytes per second, from VPP's binary API. Absent when VPP reports no speed (loopbacks, most virtual interfaces).", mi.Description())
+						assert.Equal(t, "By/s", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+						assert.True(t, ok)
+						assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+						assert.True(t, ok)
+						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+						vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
+						hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
+						assert.True(t, ok)
+						assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
+						vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
+						vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
+						vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
+						assert.True(t, ok)
+						assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
+					} else {
+						assert.False(t, validatedMetrics["vpp.interface.link.speed"], "Found a duplicate in the metrics slice: vpp.interface.link.speed")
+						validatedMetrics["vpp.interface.link.speed"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Link speed of the interface in bytes per second, from VPP's binary API. Absent when VPP reports no speed (loopbacks, most virtual interfaces).", mi.Description())
+						assert.Equal(t, "By/s", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["vpp.interface.link.speed"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("network.interface.name")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("vpp.interface.index")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("vpp.interface.driver")
+						assert.False(t, ok)
+					}
+				case "vpp.interface.link.up":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["vpp.interface.link.up"], "Found a duplicate in the metrics slice: vpp.interface.link.up")
+						validatedMetrics["vpp.interface.link.up"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Whether the interface's link (carrier) is up (1) or down (0), from VPP's binary API.", mi.Description())
+						assert.Equal(t, "1", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+						assert.True(t, ok)
+						assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+						assert.True(t, ok)
+						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+						vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
+						hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
+						assert.True(t, ok)
+						assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
+						vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
+						vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
+						vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
+						assert.True(t, ok)
+						assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
+					} else {
+						assert.False(t, validatedMetrics["vpp.interface.link.up"], "Found a duplicate in the metrics slice: vpp.interface.link.up")
+						validatedMetrics["vpp.interface.link.up"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Whether the interface's link (carrier) is up (1) or down (0), from VPP's binary API.", mi.Description())
+						assert.Equal(t, "1", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["vpp.interface.link.up"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("network.interface.name")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("vpp.interface.index")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("vpp.interface.driver")
+						assert.False(t, ok)
+					}
+				case "vpp.interface.mtu":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["vpp.interface.mtu"], "Found a duplicate in the metrics slice: vpp.interface.mtu")
+						validatedMetrics["vpp.interface.mtu"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Link MTU of the interface in bytes, from VPP's binary API. Absent when VPP reports none.", mi.Description())
+						assert.Equal(t, "By", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+						assert.True(t, ok)
+						assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+						assert.True(t, ok)
+						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+						vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
+						hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
+						assert.True(t, ok)
+						assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
+						vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
+						vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
+						assert.True(t, ok)
+						assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
+						vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
+						assert.True(t, ok)
+						assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
+					} else {
+						assert.False(t, validatedMetrics["vpp.interface.mtu"], "Found a duplicate in the metrics slice: vpp.interface.mtu")
+						validatedMetrics["vpp.interface.mtu"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Link MTU of the interface in bytes, from VPP's binary API. Absent when VPP reports none.", mi.Description())
+						assert.Equal(t, "By", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["vpp.interface.mtu"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("network.interface.name")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("vpp.interface.index")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("vpp.interface.driver")
 						assert.False(t, ok)
 					}
 				case "vpp.interface.packets":
