@@ -523,7 +523,7 @@ type metricVppInterfaceAdminUp struct {
 func (m *metricVppInterfaceAdminUp) init() {
 	m.data.SetName("vpp.interface.admin.up")
 	m.data.SetDescription("Whether the interface is administratively up (1) or down (0), from VPP's binary API (api_socket_path). Emitted only while the API answers.")
-	m.data.SetUnit("1")
+	m.data.SetUnit("{state}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
 	m.aggDataPoints = m.aggDataPoints[:0]
@@ -1222,7 +1222,7 @@ type metricVppInterfaceLinkUp struct {
 func (m *metricVppInterfaceLinkUp) init() {
 	m.data.SetName("vpp.interface.link.up")
 	m.data.SetDescription("Whether the interface's link (carrier) is up (1) or down (0), from VPP's binary API.")
-	m.data.SetUnit("1")
+	m.data.SetUnit("{state}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
 	m.aggDataPoints = m.aggDataPoints[:0]
