@@ -160,7 +160,7 @@ func (s *vppScraper) splitPods(md pmetric.Metrics) pmetric.Metrics {
 		sm := vpp.ScopeMetrics().At(i)
 		for j := range sm.Metrics().Len() {
 			m := sm.Metrics().At(j)
-			dps, ok := numberPoints(m)
+			dps, ok := metadata.NumberPoints(m)
 			if !ok {
 				continue
 			}
@@ -189,13 +189,13 @@ func (s *vppScraper) splitPods(md pmetric.Metrics) pmetric.Metrics {
 					copyMetricShape(m, pm)
 					po.metrics[m.Name()] = pm
 				}
-				target, _ := numberPoints(pm)
+				target, _ := metadata.NumberPoints(pm)
 				dp.MoveTo(target.AppendEmpty())
 				return true
 			})
 		}
 		sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-			dps, ok := numberPoints(m)
+			dps, ok := metadata.NumberPoints(m)
 			return ok && dps.Len() == 0
 		})
 	}
@@ -214,16 +214,6 @@ func (s *vppScraper) podResource(p pods.Pod) pcommon.Resource {
 		s.rb.SetK8sPodIP(p.IP)
 	}
 	return s.rb.Emit()
-}
-
-func numberPoints(m pmetric.Metric) (pmetric.NumberDataPointSlice, bool) {
-	switch m.Type() {
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints(), true
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints(), true
-	}
-	return pmetric.NumberDataPointSlice{}, false
 }
 
 // copyMetricShape makes dst a metric like src without its points.

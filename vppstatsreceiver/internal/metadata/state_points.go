@@ -39,3 +39,9 @@ func (mb *MetricsBuilder) StatePoints(id StateMetric) (pmetric.NumberDataPointSl
 	}
 	return pmetric.NumberDataPointSlice{}, false
 }
+
+// NumberPoints returns the points of a sum or gauge metric, and false for
+// other types.
+func NumberPoints(m pmetric.Metric) (pmetric.NumberDataPointSlice, bool) {
+	return points(m, true)
+}
