@@ -2,6 +2,7 @@ package vppapi
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -353,4 +354,34 @@ func TestRestartIsFollowed(t *testing.T) {
 	})
 	assert.Greater(t, tb.Generation, first.Generation)
 	assert.Equal(t, int64(2), vpp.connects.Load())
+}
+
+// BenchmarkTableRead is what a scrape asks of the client: the current
+// table. It reports the API messages sent per read (0: the table is kept
+// up to date by events, not by requests).
+func BenchmarkTableRead(b *testing.B) {
+	vpp := newFakeVPP()
+	for i := range uint32(2000) {
+		vpp.set(loop(i, fmt.Sprintf("loop%d", i), up))
+	}
+	h := &harness{vpp: vpp}
+	h.socket.Store(1)
+	h.c = Start(Config{
+		newAdapter:     func(string) adapter.VppAPI { return vpp },
+		socketIdentity: func(string) uint64 { return h.socket.Load() },
+	})
+	defer h.c.Close()
+	for h.c.Table().Len() < 2000 {
+		time.Sleep(time.Millisecond)
+	}
+	before := vpp.sent.Load()
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n += h.c.Table().Len()
+	}
+	b.ReportMetric(float64(vpp.sent.Load()-before)/float64(b.N), "api-msgs/op")
+	if n == 0 {
+		b.Fatal("empty table")
+	}
 }
