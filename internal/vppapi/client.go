@@ -38,10 +38,6 @@ const (
 type Config struct {
 	// SocketPath is VPP's API socket (socksvr), default DefaultSocketPath.
 	SocketPath string
-	// Resync, when positive, dumps all interfaces this often. VPP sends no
-	// event when only an interface's tag (or MTU) changes; without Resync
-	// those show at the next Refresh or event of that interface.
-	Resync time.Duration
 	// RequestTimeout bounds each request (default 5 s).
 	RequestTimeout time.Duration
 	Logger         *zap.Logger
@@ -150,12 +146,6 @@ func (c *Client) run() {
 	defer c.disconnect()
 	watch := time.NewTicker(c.cfg.watch)
 	defer watch.Stop()
-	var resync <-chan time.Time
-	if c.cfg.Resync > 0 {
-		t := time.NewTicker(c.cfg.Resync)
-		defer t.Stop()
-		resync = t.C
-	}
 	c.tryConnect(true)
 	for {
 		select {
@@ -167,10 +157,6 @@ func (c *Client) run() {
 			if c.conn == nil || c.socketChanged() {
 				c.reconnect(true)
 			} else {
-				c.dumpAll()
-			}
-		case <-resync:
-			if c.conn != nil {
 				c.dumpAll()
 			}
 		case <-watch.C:

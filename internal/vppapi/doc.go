@@ -7,11 +7,13 @@
 // immutable Table with Client.Table, which never blocks and never fails
 // (an empty table when VPP's API is missing, refusing or incompatible).
 //
-// Call budget: one sw_interface_dump when connecting, one when the owner
-// asks (Client.Refresh, the receiver's answer to a stats directory change)
-// and, optionally, every Config.Resync; state changes arrive as
+// Call budget: one sw_interface_dump when connecting and one when the owner
+// asks (Client.Refresh, the receiver's answer to a stats directory change);
+// state changes arrive as
 // sw_interface_event notifications (want_interface_events), each followed
-// by a dump of that one interface. Nothing is sent in steady state. A VPP
+// by a dump of that one interface. Nothing is sent in steady state. VPP
+// sends no event when only a tag changes: a new tag shows at the next
+// Refresh or event of that interface. A VPP
 // restart is noticed from the socket file (a new file, or none) with a
 // cheap stat, and from failed requests; the client then reconnects.
 //
