@@ -3,7 +3,6 @@ package vppstatsreceiver // import "github.com/vppstats/vppstats/vppstatsreceive
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"time"
 
@@ -94,34 +93,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, checkAttributeSelection(cfg.Metrics), cfg.validateIdentity())
-	return errors.Join(errs...)
-}
-
-// checkAttributeSelection rejects `metrics::<name>::attributes` lists and
-// `aggregation_strategy` settings other than the defaults. mdatagen offers them to drop attributes and re-aggregate
-// the points; this receiver writes its points directly (see
-// internal/metadata/points.go) and does not re-aggregate. per_thread and the
-// filters are the ways to shape the series.
-func checkAttributeSelection(mc metadata.MetricsConfig) error {
-	def := reflect.ValueOf(metadata.DefaultMetricsConfig())
-	got := reflect.ValueOf(mc)
-	typ := got.Type()
-	var errs []error
-	for i := range typ.NumField() {
-		g := got.Field(i).FieldByName("EnabledAttributes")
-		if !g.IsValid() {
-			continue
-		}
-		name := typ.Field(i).Tag.Get("mapstructure")
-		d := def.Field(i).FieldByName("EnabledAttributes")
-		if !(g.Len() == 0 && d.Len() == 0 || reflect.DeepEqual(g.Interface(), d.Interface())) {
-			errs = append(errs, fmt.Errorf("metrics::%s::attributes is not supported by the vppstats receiver (it does not re-aggregate points); remove it, and use per_thread and the interfaces/nodes/errors/stats filters to shape series", name))
-		}
-		if ga, da := got.Field(i).FieldByName("AggregationStrategy"), def.Field(i).FieldByName("AggregationStrategy"); ga.IsValid() && ga.String() != da.String() {
-			errs = append(errs, fmt.Errorf("metrics::%s::aggregation_strategy is not supported by the vppstats receiver (it does not re-aggregate points); remove it", name))
-		}
-	}
+	errs = append(errs, cfg.validateIdentity())
 	return errors.Join(errs...)
 }
 

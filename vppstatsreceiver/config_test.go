@@ -75,8 +75,6 @@ func TestValidateErrors(t *testing.T) {
 			`stats::exclude: invalid regular expression "[z-a]"`,
 		}},
 		{"negative_stale", []string{"stale_after must not be negative"}},
-		{"attributes", []string{"metrics::vpp.interface.io::attributes is not supported"}},
-		{"aggregation", []string{"metrics::vpp.node.calls::aggregation_strategy is not supported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := validate(loadConfig(t, tc.name))
@@ -85,6 +83,21 @@ func TestValidateErrors(t *testing.T) {
 				assert.ErrorContains(t, err, w)
 			}
 		})
+	}
+}
+
+// TestNoReaggregationKnobs: the identifying attributes are required in
+// metadata.yaml, so mdatagen offers no `attributes` list or
+// `aggregation_strategy` to drop them and re-aggregate; the collector
+// rejects the keys when it loads the configuration.
+func TestNoReaggregationKnobs(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	for name, key := range map[string]string{"attributes": "attributes", "aggregation": "aggregation_strategy"} {
+		sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+		require.NoError(t, err)
+		err = sub.Unmarshal(NewFactory().CreateDefaultConfig())
+		require.ErrorContains(t, err, "invalid keys: "+key, name)
 	}
 }
 

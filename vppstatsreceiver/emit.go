@@ -49,24 +49,24 @@ func (e *emitter) counters(src *source, v *statseg.Value, clearTs pcommon.Timest
 	if !ok {
 		return
 	}
-	newStart, resetStart := e.newStart, e.resetStart
-	if src.kind == kindNode && clearTs > 0 {
-		// `clear runtime` records when node counters restarted.
-		newStart, resetStart = max(newStart, clearTs), max(resetStart, clearTs)
+	st := starts{first: e.newStart, reset: e.resetStart}
+	if src.family == famNode {
+		st.clear = clearTs // `clear runtime` records when node counters restarted
 	}
-	skipZero := src.kind == kindError && !e.s.cfg.Errors.IncludeZero
+	skipZero := src.family == famError && !e.s.cfg.Errors.IncludeZero
 	nrows := rows(v, src.field)
 	nattrs := 1 + len(src.fixed)
-	switch src.kind {
-	case kindInterface, kindError, kindStat:
+	switch src.family {
+	case famInterface, famError, famStat:
 		nattrs++
 	}
 	if e.perThread {
 		nattrs++
 	}
+	state := src.state
 	for _, c32 := range src.cols {
 		c := int(c32)
-		for t := range src.nt {
+		for t := range state.nt {
 			var val uint64
 			if e.perThread {
 				x, ok := cell(v, src.field, t, c)
@@ -77,39 +77,29 @@ func (e *emitter) counters(src *source, v *statseg.Value, clearTs pcommon.Timest
 			} else {
 				for r := range nrows {
 					x, _ := cell(v, src.field, r, c)
-					val += x
+					val = addSat(val, x)
 				}
 			}
-			k := c*src.nt + t
-			st := src.start[k]
-			switch {
-			case val < src.prev[k]:
-				st = resetStart
-				src.start[k] = st
-			case st == 0:
-				st = newStart
-				src.start[k] = st
-			}
-			src.prev[k] = val
+			start := state.observe(c*state.nt+t, val, st)
 			if skipZero && val == 0 {
 				continue
 			}
 			dp := pts.AppendEmpty()
-			dp.SetStartTimestamp(st)
+			dp.SetStartTimestamp(start)
 			dp.SetTimestamp(e.ts)
-			dp.SetIntValue(int64(val))
+			dp.SetIntValue(saturate(val))
 			a := dp.Attributes()
 			a.EnsureCapacity(nattrs)
-			switch src.kind {
-			case kindInterface:
-				a.PutStr("vpp.interface.name", src.objs.name[c])
+			switch src.family {
+			case famInterface:
+				a.PutStr("network.interface.name", src.objs.name[c])
 				a.PutInt("vpp.interface.index", int64(c))
-			case kindNode:
+			case famNode:
 				a.PutStr("vpp.node.name", src.objs.name[c])
-			case kindError:
+			case famError:
 				a.PutStr("vpp.node.name", src.objs.name[c])
 				a.PutStr("vpp.error.reason", src.objs.reason[c])
-			case kindStat:
+			case famStat:
 				a.PutStr("vpp.stat.name", src.path)
 				a.PutInt("vpp.stat.index", int64(c))
 			}
@@ -134,46 +124,38 @@ func (e *emitter) gauge(id metadata.MetricID) (pmetric.NumberDataPoint, bool) {
 }
 
 func (e *emitter) system(p *plan, vals []statseg.Value, now time.Time, boot uint64) {
-	if p.vectorRate >= 0 {
-		if dp, ok := e.gauge(metadata.MetricVppVectorRate); ok {
-			dp.SetDoubleValue(statseg.AsFloat(vals[p.vectorRate].Scalar))
+	for _, r := range p.scalars {
+		dp, ok := e.gauge(r.metric)
+		if !ok {
+			continue
+		}
+		x := vals[r.entry].Scalar
+		if doubleGauges[r.metric] {
+			dp.SetDoubleValue(float64(x))
+		} else {
+			dp.SetIntValue(saturate(x))
+		}
+		a := dp.Attributes()
+		a.EnsureCapacity(len(r.attrs))
+		for _, kv := range r.attrs {
+			a.PutStr(kv.key, kv.val)
 		}
 	}
-	if p.inputRate >= 0 {
-		if dp, ok := e.gauge(metadata.MetricVppInputRate); ok {
-			dp.SetDoubleValue(statseg.AsFloat(vals[p.inputRate].Scalar))
+	for _, r := range p.perThread {
+		v := &vals[r.entry]
+		if len(v.Simple) == 0 {
+			continue
 		}
-	}
-	if p.numWorkers >= 0 {
-		if dp, ok := e.gauge(metadata.MetricVppWorkerCount); ok {
-			dp.SetIntValue(int64(vals[p.numWorkers].Scalar))
-		}
-	}
-	perWorker := func(idx int, id metadata.MetricID) {
-		if idx < 0 || len(vals[idx].Simple) == 0 {
-			return
-		}
-		for t, x := range vals[idx].Simple[0] {
-			if dp, ok := e.gauge(id); ok {
+		for t, x := range v.Simple[0] {
+			if dp, ok := e.gauge(r.metric); ok {
 				dp.SetDoubleValue(float64(x))
 				dp.Attributes().PutInt("vpp.thread.index", int64(t))
 			}
 		}
 	}
-	perWorker(p.vectorRatePerWorker, metadata.MetricVppWorkerVectorRate)
-	perWorker(p.loopsPerWorker, metadata.MetricVppWorkerLoopRate)
 	if boot > 0 {
 		if dp, ok := e.gauge(metadata.MetricVppUptime); ok {
 			dp.SetDoubleValue(now.Sub(time.Unix(int64(boot), 0)).Seconds())
-		}
-	}
-	for _, r := range p.pools {
-		if dp, ok := e.gauge(r.metric); ok {
-			dp.SetIntValue(int64(vals[r.entry].Scalar))
-			a := dp.Attributes()
-			a.EnsureCapacity(2)
-			a.PutStr("vpp.buffer_pool.name", r.name)
-			a.PutStr("vpp.buffer_pool.state", r.state)
 		}
 	}
 	for _, m := range p.mems {
@@ -181,8 +163,8 @@ func (e *emitter) system(p *plan, vals []statseg.Value, now time.Time, boot uint
 		if len(v.Simple) == 0 || m.col >= len(v.Simple[0]) {
 			continue
 		}
-		x := int64(v.Simple[0][m.col])
-		if m.state == "total" {
+		x := saturate(v.Simple[0][m.col])
+		if m.state == heapTotal {
 			if dp, ok := e.gauge(metadata.MetricVppMemoryHeapSize); ok {
 				dp.SetIntValue(x)
 				dp.Attributes().PutStr("vpp.memory.heap.name", m.heap)
@@ -197,10 +179,12 @@ func (e *emitter) system(p *plan, vals []statseg.Value, now time.Time, boot uint
 			a.PutStr("vpp.memory.heap.state", m.state)
 		}
 	}
-	for _, g := range p.gauges {
-		if dp, ok := e.gauge(g.metric); ok {
-			dp.SetDoubleValue(statseg.AsFloat(vals[g.entry].Scalar))
-			dp.Attributes().PutStr("vpp.stat.name", g.name)
-		}
-	}
+}
+
+// doubleGauges are the scalar-fed gauges whose value type in metadata.yaml
+// is double (the others are int).
+var doubleGauges = map[metadata.MetricID]bool{
+	metadata.MetricVppVectorRate: true,
+	metadata.MetricVppInputRate:  true,
+	metadata.MetricVppStatGauge:  true,
 }

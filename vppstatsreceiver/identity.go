@@ -56,76 +56,49 @@ func (s *vppScraper) directoryChanged() {
 	}
 }
 
-// State attribute keys, from the generated code (the same on all four
-// metrics).
-var (
-	keyIfName   = string(metadata.VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName)
-	keyIfIndex  = string(metadata.VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex)
-	keyIfDriver = string(metadata.VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver)
-	keyIfMAC    = string(metadata.VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress)
-	keyIfTag    = string(metadata.VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag)
-	keyIfParent = string(metadata.VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName)
-	keyIfSubID  = string(metadata.VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID)
-)
-
-// recordInterfaceState appends the vpp.interface.{admin.up,link.up,
-// link.speed,mtu} points from the API client's current table (through
-// metadata.StatePoints: one append per point, where Record* would compare
-// each point with all before it).
+// recordInterfaceState records the vpp.interface.{admin.up,link.up,
+// link.speed,mtu} points from the API client's current table. The
+// generated Record functions append (their identifying attributes are
+// required), so this is linear in interfaces.
 func (s *vppScraper) recordInterfaceState(ts pcommon.Timestamp) {
 	if s.id.api == nil {
 		return
 	}
-	var slices [metadata.NumStateMetrics]pmetric.NumberDataPointSlice
-	var on [metadata.NumStateMetrics]bool
-	someOn := false
-	for id := range metadata.NumStateMetrics {
-		slices[id], on[id] = s.mb.StatePoints(id)
-		someOn = someOn || on[id]
-	}
 	tb := s.id.api.Table()
-	if !someOn || tb.Len() == 0 {
-		return
-	}
-	attrs := pcommon.NewMap()
 	for _, in := range tb.All() {
-		if !s.interfaces.keep(in.Name) {
+		if !s.pc.interfaces.keep(in.Name) {
 			continue
 		}
-		stateAttributes(tb, in, attrs)
-		values := [metadata.NumStateMetrics]int64{boolInt(in.AdminUp), boolInt(in.LinkUp), int64(in.SpeedBytes), int64(in.MTU)}
-		for id, v := range values {
-			if !on[id] || v == 0 && (id == int(metadata.StateLinkSpeed) || id == int(metadata.StateMTU)) {
-				continue // no speed or MTU reported: no point
-			}
-			dp := slices[id].AppendEmpty()
-			dp.SetTimestamp(ts)
-			dp.SetIntValue(v)
-			attrs.CopyTo(dp.Attributes())
+		opts := identityOptions(tb, in)
+		idx := int64(in.Index)
+		s.mb.RecordVppInterfaceAdminUpDataPoint(ts, boolInt(in.AdminUp), in.Name, idx, in.DevType, opts...)
+		s.mb.RecordVppInterfaceLinkUpDataPoint(ts, boolInt(in.LinkUp), in.Name, idx, in.DevType, opts...)
+		if in.SpeedBytes > 0 { // VPP reports none: no point
+			s.mb.RecordVppInterfaceLinkSpeedDataPoint(ts, int64(in.SpeedBytes), in.Name, idx, in.DevType, opts...)
+		}
+		if in.MTU > 0 {
+			s.mb.RecordVppInterfaceMtuDataPoint(ts, int64(in.MTU), in.Name, idx, in.DevType, opts...)
 		}
 	}
 }
 
-// stateAttributes writes an interface's identity into attrs: name, index
-// and driver always; MAC, tag and parent/sub-id when it has them.
-func stateAttributes(tb *vppapi.Table, in vppapi.Interface, attrs pcommon.Map) {
-	attrs.Clear()
-	attrs.EnsureCapacity(7)
-	attrs.PutStr(keyIfName, in.Name)
-	attrs.PutInt(keyIfIndex, int64(in.Index))
-	attrs.PutStr(keyIfDriver, in.DevType)
+// identityOptions are the attributes an interface has only sometimes: MAC,
+// tag, and the parent and sub-id of a sub-interface.
+func identityOptions(tb *vppapi.Table, in vppapi.Interface) []metadata.MetricAttributeOption {
+	var opts []metadata.MetricAttributeOption
 	if in.MAC != "" {
-		attrs.PutStr(keyIfMAC, in.MAC)
+		opts = append(opts, metadata.WithHwNetworkPhysicalAddressMetricAttribute(in.MAC))
 	}
 	if in.Tag != "" {
-		attrs.PutStr(keyIfTag, in.Tag)
+		opts = append(opts, metadata.WithVppInterfaceTagMetricAttribute(in.Tag))
 	}
 	if in.IsSub {
 		if parent := tb.ParentName(in); parent != "" {
-			attrs.PutStr(keyIfParent, parent)
+			opts = append(opts, metadata.WithVppInterfaceParentNameMetricAttribute(parent))
 		}
-		attrs.PutInt(keyIfSubID, int64(in.SubID))
+		opts = append(opts, metadata.WithVppInterfaceSubIDMetricAttribute(int64(in.SubID)))
 	}
+	return opts
 }
 
 func boolInt(b bool) int64 {
@@ -160,7 +133,7 @@ func (s *vppScraper) splitPods(md pmetric.Metrics) pmetric.Metrics {
 		sm := vpp.ScopeMetrics().At(i)
 		for j := range sm.Metrics().Len() {
 			m := sm.Metrics().At(j)
-			dps, ok := metadata.NumberPoints(m)
+			dps, ok := numberPoints(m)
 			if !ok {
 				continue
 			}
@@ -189,13 +162,13 @@ func (s *vppScraper) splitPods(md pmetric.Metrics) pmetric.Metrics {
 					copyMetricShape(m, pm)
 					po.metrics[m.Name()] = pm
 				}
-				target, _ := metadata.NumberPoints(pm)
+				target, _ := numberPoints(pm)
 				dp.MoveTo(target.AppendEmpty())
 				return true
 			})
 		}
 		sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-			dps, ok := metadata.NumberPoints(m)
+			dps, ok := numberPoints(m)
 			return ok && dps.Len() == 0
 		})
 	}
@@ -214,6 +187,16 @@ func (s *vppScraper) podResource(p pods.Pod) pcommon.Resource {
 		s.rb.SetK8sPodIP(p.IP)
 	}
 	return s.rb.Emit()
+}
+
+func numberPoints(m pmetric.Metric) (pmetric.NumberDataPointSlice, bool) {
+	switch m.Type() {
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints(), true
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints(), true
+	}
+	return pmetric.NumberDataPointSlice{}, false
 }
 
 // copyMetricShape makes dst a metric like src without its points.

@@ -24,6 +24,16 @@ func (s *staticInterfaces) Table() *vppapi.Table { return s.table }
 func (s *staticInterfaces) Refresh()             { s.refreshes++ }
 func (s *staticInterfaces) Close()               {}
 
+// everyIdentityAttribute is an API table whose interfaces carry every
+// state metric and attribute.
+func everyIdentityAttribute() *staticInterfaces {
+	return &staticInterfaces{table: vppapi.NewTable(true,
+		vppapi.Interface{Index: 1, Name: "GigabitEthernet0/8/0", DevType: "dpdk", MAC: "02-FE-00-00-00-01", Tag: "uplink",
+			AdminUp: true, LinkUp: true, SpeedBytes: 1_250_000_000, MTU: 9000},
+		vppapi.Interface{Index: 2, Name: "GigabitEthernet0/8/0.100", DevType: "dpdk", IsSub: true, ParentIndex: 1, SubID: 100, SpeedBytes: 1_250_000_000, MTU: 9000},
+	)}
+}
+
 var stateMetrics = []string{"vpp.interface.admin.up", "vpp.interface.link.up", "vpp.interface.link.speed", "vpp.interface.mtu"}
 
 // resourcePoints returns, per resource (keyed by its attributes), the points
@@ -43,6 +53,7 @@ func resourcePoints(md pmetric.Metrics, name string) map[string]map[string]pmetr
 
 func withAPI(l *live, ifs ...vppapi.Interface) *staticInterfaces {
 	src := &staticInterfaces{table: vppapi.NewTable(true, ifs...)}
+	l.s.stopIdentity()
 	l.s.id.api = src
 	return src
 }

@@ -54,7 +54,7 @@ func TestMinimalSegment(t *testing.T) {
 	pts := dataPoints(md, "vpp.interface.packets")
 	require.Len(t, pts, 2, "local0 and eth0, receive")
 	for _, dp := range pts {
-		name, _ := dp.Attributes().Get("vpp.interface.name")
+		name, _ := dp.Attributes().Get("network.interface.name")
 		want := int64(0)
 		if name.Str() == "eth0" {
 			want = 10

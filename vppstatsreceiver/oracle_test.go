@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -155,7 +156,8 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 	for _, c := range captures {
 		t.Run(c.version+"/"+c.name, func(t *testing.T) {
 			d := readDump(t, c.version, c.name)
-			s := newServedCaptureScraper(t, nil, capturePath(c.version, c.name))
+			// Every metric on, the opt-in breakdowns too.
+			s := newServedCaptureScraper(t, enableAllMetrics, capturePath(c.version, c.name))
 			m, err := s.scrape(context.Background())
 			require.NoError(t, err)
 			got := indexPoints(m)
@@ -170,7 +172,7 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			}
 			require.NotZero(t, loop0rx)
 			require.Equal(t, "loop0", d.names["/if/names"][1])
-			require.Equal(t, float64(loop0rx), got["vpp.interface.packets"][key("vpp.interface.name", "loop0", "vpp.interface.index", "1", "network.io.direction", "receive")])
+			require.Equal(t, float64(loop0rx), got["vpp.interface.packets"][key("network.interface.name", "loop0", "vpp.interface.index", "1", "network.io.direction", "receive")])
 
 			// Interfaces: every counter of every live interface; nothing for
 			// the deleted slot.
@@ -180,7 +182,7 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			check := func(metric string, fixed []attr, byIdx map[int]uint64) {
 				t.Helper()
 				for idx, name := range ifNames {
-					kv := []string{"vpp.interface.name", name, "vpp.interface.index", strconv.Itoa(idx)}
+					kv := []string{"network.interface.name", name, "vpp.interface.index", strconv.Itoa(idx)}
 					for _, f := range fixed {
 						kv = append(kv, f.key, f.val)
 					}
@@ -193,12 +195,16 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 					require.Equal(t, float64(byIdx[idx]), v, "%s %v", metric, kv)
 				}
 			}
-			for path, spec := range ifCombined {
-				check(spec[0].metric.Name(), spec[0].fixed, d.sumCombined(path, 0))
-				check(spec[1].metric.Name(), spec[1].fixed, d.sumCombined(path, 1))
-			}
-			for path, spec := range ifSimple {
-				check(spec.metric.Name(), spec.fixed, d.sumSimple(path))
+			for _, m := range meanings {
+				if m.cols != famInterface || m.use != useMetric {
+					continue
+				}
+				if m.shape == shapeCombined {
+					check(m.fields[0].metric.Name(), m.fields[0].fixed, d.sumCombined(m.path, 0))
+					check(m.fields[1].metric.Name(), m.fields[1].fixed, d.sumCombined(m.path, 1))
+				} else {
+					check(m.fields[0].metric.Name(), m.fields[0].fixed, d.sumSimple(m.path))
+				}
 			}
 			for _, n := range ifNames {
 				if n != "deleted" {
@@ -286,7 +292,7 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			require.Equal(t, 2, heaps) // main heap, stat segment
 			require.Len(t, got["vpp.memory.heap.size"], heaps)
 
-			// The catch-all is off by default.
+			// The catch-all stays off: it has its own test below.
 			require.NotContains(t, got, "vpp.stat.counter")
 			require.NotContains(t, got, "vpp.stat.gauge")
 		})
@@ -346,4 +352,15 @@ func TestCatchAllMatchesVPPDump(t *testing.T) {
 		}
 		require.Equal(t, wantG, got["vpp.stat.gauge"])
 	}
+}
+
+// enableAllMetrics switches on every metric but the catch-all, which
+// TestCatchAllMatchesVPPDump checks with a selection of paths.
+func enableAllMetrics(c *Config) {
+	ms := reflect.ValueOf(&c.Metrics).Elem()
+	for i := range ms.NumField() {
+		ms.Field(i).FieldByName("Enabled").SetBool(true)
+	}
+	c.Metrics.VppStatCounter.Enabled = false
+	c.Metrics.VppStatGauge.Enabled = false
 }

@@ -1,22 +1,27 @@
 package vppstatsreceiver // import "github.com/vppstats/vppstats/vppstatsreceiver"
 
 import (
+	"slices"
 	"strings"
-
-	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/vppstats/vppstats/internal/statseg"
 	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadata"
 )
 
-// A plan is everything the scraper resolves once per directory epoch: which
-// vectors feed which metric, which columns are objects to report, and their
-// names. Per scrape, the scraper only walks the plan, reads values and
-// appends points.
-//
-// Counter state (last value and start time of every series) lives in the
-// plan's sources, in slices indexed by column (and thread), and is carried
-// over to the next plan by object identity when the epoch moves.
+// A plan is everything resolved once per directory epoch: which vectors
+// feed which metric, which columns are objects to report, and their names.
+// It is a pure function of the directory (names, types and shapes: no
+// value is read to make it) and the configuration, built by buildPlan.
+// Per scrape, the scraper only walks the plan, reads values and appends
+// points. Counter state (counterState) hangs off the plan's sources and is
+// carried over to the next plan by object identity.
+
+// planConfig is what of the configuration a plan depends on.
+type planConfig struct {
+	enabled                          [metadata.NumMetrics]bool
+	perThread                        bool
+	interfaces, nodes, errors, stats filter
+}
 
 type field uint8
 
@@ -25,17 +30,6 @@ const (
 	fieldPackets
 	fieldBytes
 )
-
-type kind uint8
-
-const (
-	kindInterface kind = iota
-	kindNode
-	kindError
-	kindStat
-)
-
-type attr struct{ key, val string }
 
 // objects names the columns of a family of vectors (interfaces, nodes,
 // errors). ident[c] is the identity used to carry state over epochs; name
@@ -53,29 +47,30 @@ type source struct {
 	path   string
 	field  field
 	metric metadata.MetricID
-	kind   kind
+	family family
 	entry  int    // directory index of the vector
-	fixed  []attr // constant attributes (direction, cast, protocol)
+	fixed  []attr // constant attributes (direction, cast, protocol, stat field)
 	objs   *objects
 	cols   []int32 // columns to report, ascending
-	nt     int     // state rows per column: threads (per_thread) or 1
-
-	// State, indexed by column*nt + thread. start 0 means "not started":
-	// the scrape sets it.
-	ident []string // identity of each column when the state was recorded
-	prev  []uint64
-	start []pcommon.Timestamp
+	state  *counterState
 }
 
 func (s *source) key() string { return s.path + "#" + string(rune('0'+s.field)) }
 
+// scalarRef is a scalar entry feeding a gauge with constant attributes.
 type scalarRef struct {
 	entry  int
 	metric metadata.MetricID
-	name   string // pool / heap / stat path
-	state  string // enum value, if any
+	attrs  []attr
 }
 
+// vectorRef is a vector entry whose row 0 feeds a per-thread gauge.
+type vectorRef struct {
+	entry  int
+	metric metadata.MetricID
+}
+
+// memRef is one /mem/<heap>/<state> link into the /mem/<heap> vector.
 type memRef struct {
 	entry int // the /mem/<heap> vector
 	col   int
@@ -86,9 +81,8 @@ type memRef struct {
 type plan struct {
 	dir *statseg.Dir
 
+	// Entries the receiver reads for itself (-1: absent).
 	boottime, heartbeat, lastStatsClear int
-	vectorRate, inputRate, numWorkers   int
-	vectorRatePerWorker, loopsPerWorker int
 
 	// threads is how many threads VPP runs (main + workers), from the rows
 	// of /if/rx; 0 when unknown. VPP gives node counter vectors one row
@@ -96,253 +90,207 @@ type plan struct {
 	// thread that does not exist.
 	threads int
 
-	sources []*source
-	pools   []scalarRef
-	mems    []memRef
-	gauges  []scalarRef // catch-all scalars and gauges
+	sources   []*source   // counter vectors → cumulative sums
+	scalars   []scalarRef // scalars → gauges (system, buffer pools, catch-all)
+	perThread []vectorRef // vectors whose columns are threads → gauges
+	mems      []memRef
 }
 
-// interface counter vectors: path → (metric, fixed attributes) per field.
-type ifSpec struct {
-	metric metadata.MetricID
-	fixed  []attr
-}
-
-func dirAttr(d string) attr  { return attr{"network.io.direction", d} }
-func castAttr(c string) attr { return attr{"vpp.interface.cast", c} }
-
-var ifCombined = map[string][2]ifSpec{} // [packets, bytes]
-var ifSimple = map[string]ifSpec{}
-
-func init() {
-	for _, d := range []struct{ short, dir string }{{"rx", "receive"}, {"tx", "transmit"}} {
-		ifCombined["/if/"+d.short] = [2]ifSpec{
-			{metadata.MetricVppInterfacePackets, []attr{dirAttr(d.dir)}},
-			{metadata.MetricVppInterfaceIo, []attr{dirAttr(d.dir)}},
-		}
-		for _, c := range []string{"unicast", "multicast", "broadcast"} {
-			ifCombined["/if/"+d.short+"-"+c] = [2]ifSpec{
-				{metadata.MetricVppInterfaceCastPackets, []attr{dirAttr(d.dir), castAttr(c)}},
-				{metadata.MetricVppInterfaceCastIo, []attr{dirAttr(d.dir), castAttr(c)}},
-			}
-		}
-		ifSimple["/if/"+d.short+"-error"] = ifSpec{metadata.MetricVppInterfaceErrors, []attr{dirAttr(d.dir)}}
+// want says whether a snapshot copies the values of entry e. It depends on
+// the entry and the configuration only (statseg asks once per epoch), and
+// reads the same table as buildPlan: what no enabled metric needs is not
+// copied.
+func (c *planConfig) want(e *statseg.Entry) bool {
+	// An unreadable entry that is wanted is listed in the snapshot's errors.
+	m := meaningOf(e.Name)
+	if m == nil {
+		_, ok := c.catchAll(e)
+		return ok
 	}
-	ifSimple["/if/drops"] = ifSpec{metric: metadata.MetricVppInterfaceDrops}
-	ifSimple["/if/punt"] = ifSpec{metric: metadata.MetricVppInterfacePunts}
-	ifSimple["/if/rx-no-buf"] = ifSpec{metric: metadata.MetricVppInterfaceRxNoBuffer}
-	ifSimple["/if/rx-miss"] = ifSpec{metric: metadata.MetricVppInterfaceRxMissed}
-	for _, p := range []string{"ip4", "ip6", "mpls"} {
-		ifSimple["/if/"+p] = ifSpec{metadata.MetricVppInterfaceProtocolPackets, []attr{{"vpp.protocol", p}}}
-	}
-}
-
-var nodeVectors = map[string]metadata.MetricID{
-	"/sys/node/clocks":   metadata.MetricVppNodeClocks,
-	"/sys/node/vectors":  metadata.MetricVppNodeVectors,
-	"/sys/node/calls":    metadata.MetricVppNodeCalls,
-	"/sys/node/suspends": metadata.MetricVppNodeSuspends,
-}
-
-const (
-	pathBoottime            = "/sys/boottime"
-	pathHeartbeat           = "/sys/heartbeat"
-	pathLastStatsClear      = "/sys/last_stats_clear"
-	pathVectorRate          = "/sys/vector_rate"
-	pathInputRate           = "/sys/input_rate"
-	pathNumWorkers          = "/sys/num_worker_threads"
-	pathVectorRatePerWorker = "/sys/vector_rate_per_worker"
-	pathLoopsPerWorker      = "/sys/loops_per_worker"
-	pathIfNames             = "/if/names"
-	pathNodeNames           = "/sys/node/names"
-	pathNodeErrors          = "/node/errors"
-)
-
-// covered reports whether a dedicated metric reports the entry, which keeps
-// it out of the catch-all.
-func covered(name string) bool {
-	switch name {
-	case pathBoottime, pathVectorRate, pathInputRate, pathNumWorkers,
-		pathVectorRatePerWorker, pathLoopsPerWorker, pathNodeErrors:
-		return true
-	}
-	for _, p := range []string{"/if/", "/interfaces/", "/sys/node/", "/nodes/", "/err/", "/buffer-pools/", "/mem/"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func isScalar(t statseg.Type) bool { return t == statseg.TypeScalar || t == statseg.TypeGauge }
-
-func isCounter(t statseg.Type) bool {
-	return t == statseg.TypeCounterSimple || t == statseg.TypeCounterCombined
-}
-
-// want says which entries a snapshot reads. It depends on the entry and the
-// configuration only (statseg asks once per epoch).
-func (s *vppScraper) want(e *statseg.Entry) bool {
-	if e.Type == statseg.TypeSymlink {
-		return false // read through their target vectors
-	}
-	n := e.Name
-	switch n {
-	case pathBoottime, pathHeartbeat, pathLastStatsClear, pathVectorRate, pathInputRate, pathNumWorkers:
-		return isScalar(e.Type)
-	case pathVectorRatePerWorker, pathLoopsPerWorker:
-		return e.Type == statseg.TypeCounterSimple
-	case pathNodeErrors:
-		return e.Type == statseg.TypeCounterSimple && s.enabled[metadata.MetricVppNodeErrors]
-	}
-	switch {
-	case strings.HasPrefix(n, "/if/"):
-		return isCounter(e.Type)
-	case strings.HasPrefix(n, "/sys/node/"):
-		return e.Type == statseg.TypeCounterSimple
-	case strings.HasPrefix(n, "/buffer-pools/"):
-		return isScalar(e.Type) && s.enabled[metadata.MetricVppBufferPoolBuffers]
-	case strings.HasPrefix(n, "/mem/"):
-		return e.Type == statseg.TypeCounterSimple
-	}
-	if covered(n) || !s.stats.keep(n) {
+	if !m.fits(e) {
 		return false
 	}
-	return isScalar(e.Type) && s.enabled[metadata.MetricVppStatGauge] ||
-		isCounter(e.Type) && s.enabled[metadata.MetricVppStatCounter]
+	switch m.use {
+	case useBoot, useHeartbeat, useClear:
+		return true
+	case useNames:
+		// Names come from the directory; an unreadable one is an error
+		// worth reporting when the family is reported.
+		return e.Err != nil && c.familyEnabled(m.cols)
+	case useView:
+		return false
+	case useHeap:
+		return e.Type == statseg.TypeCounterSimple && c.anyEnabled(m.fields)
+	}
+	return c.anyEnabled(m.fields)
 }
 
-// buildPlan resolves the directory d, carrying counter state over from old.
-func (s *vppScraper) buildPlan(d *statseg.Dir, old *plan) *plan {
-	p := &plan{
-		dir: d, boottime: -1, heartbeat: -1, lastStatsClear: -1, vectorRate: -1, inputRate: -1,
-		numWorkers: -1, vectorRatePerWorker: -1, loopsPerWorker: -1,
-	}
-	scalar := func(dst *int, e *statseg.Entry) {
-		if isScalar(e.Type) && e.Err == nil {
-			*dst = e.Index
+// familyEnabled says whether a metric whose columns are family f is on.
+func (c *planConfig) familyEnabled(f family) bool {
+	on := false
+	c.eachFamilyMetric(f, func(metadata.MetricID) { on = true })
+	return on
+}
+
+// eachFamilyMetric calls fn for each enabled metric whose columns are
+// family f.
+func (c *planConfig) eachFamilyMetric(f family, fn func(metadata.MetricID)) {
+	for i := range meanings {
+		if m := &meanings[i]; m.cols == f && m.use == useMetric {
+			for _, fd := range m.fields {
+				if c.enabled[fd.metric] {
+					fn(fd.metric)
+				}
+			}
 		}
 	}
+}
+
+func (c *planConfig) anyEnabled(fs []feed) bool {
+	return slices.ContainsFunc(fs, func(f feed) bool { return c.enabled[f.metric] })
+}
+
+// catchAll returns the catch-all metric that reports entry e (not covered
+// by a row, selected by `stats`), and whether there is one.
+func (c *planConfig) catchAll(e *statseg.Entry) (metadata.MetricID, bool) {
+	if covered(e.Name) || !c.stats.keep(e.Name) {
+		return 0, false
+	}
+	id := metadata.MetricVppStatCounter
+	if isScalar(e.Type) {
+		id = metadata.MetricVppStatGauge
+	} else if !isCounter(e.Type) {
+		return 0, false
+	}
+	return id, c.enabled[id]
+}
+
+var statFields = []feed{
+	{metadata.MetricVppStatCounter, []attr{{"vpp.stat.field", "packets"}}},
+	{metadata.MetricVppStatCounter, []attr{{"vpp.stat.field", "bytes"}}},
+}
+
+// buildPlan resolves directory d for configuration c. It reads no value:
+// shapes come from the directory (Entry.Columns, Entry.Threads).
+func buildPlan(d *statseg.Dir, c *planConfig) *plan {
+	p := &plan{dir: d, boottime: -1, heartbeat: -1, lastStatsClear: -1}
 	if e, ok := d.Lookup("/if/rx"); ok && e.Err == nil {
 		p.threads = e.Threads()
 	}
-	var ifObjs, nodeObjs, errObjs *objects
-	if e, ok := d.Lookup(pathIfNames); ok && e.Type == statseg.TypeNameVector {
-		ifObjs = nameObjects(e, s.interfaces)
+	fams := map[family]*objects{}
+	if e, ok := d.Lookup("/if/names"); ok && e.Err == nil && e.Type == statseg.TypeNameVector {
+		fams[famInterface] = nameObjects(e, c.interfaces)
 	}
-	if e, ok := d.Lookup(pathNodeNames); ok && e.Type == statseg.TypeNameVector {
-		nodeObjs = nameObjects(e, s.nodes)
+	if e, ok := d.Lookup("/sys/node/names"); ok && e.Err == nil && e.Type == statseg.TypeNameVector {
+		fams[famNode] = nameObjects(e, c.nodes)
 	}
-	errIdx := -1
-	if e, ok := d.Lookup(pathNodeErrors); ok && e.Type == statseg.TypeCounterSimple && e.Err == nil {
-		errIdx = e.Index
-		errObjs = s.errorObjects(d, errIdx)
+	if e, ok := d.Lookup(pathNodeErrors); ok && e.Err == nil && e.Type == statseg.TypeCounterSimple {
+		fams[famError] = errorObjects(d, e, c.errors)
 	}
 
 	for i := range d.Entries {
 		e := &d.Entries[i]
-		if e.Err != nil || e.Type == statseg.TypeEmpty || e.Type == statseg.TypeSymlink {
+		if e.Err != nil || e.Type == statseg.TypeEmpty {
 			continue
 		}
-		n := e.Name
-		switch n {
-		case pathBoottime:
-			scalar(&p.boottime, e)
-			continue
-		case pathHeartbeat:
-			scalar(&p.heartbeat, e)
-		case pathLastStatsClear:
-			scalar(&p.lastStatsClear, e)
-		case pathVectorRate:
-			scalar(&p.vectorRate, e)
-			continue
-		case pathInputRate:
-			scalar(&p.inputRate, e)
-			continue
-		case pathNumWorkers:
-			scalar(&p.numWorkers, e)
-			continue
-		case pathVectorRatePerWorker:
-			if e.Type == statseg.TypeCounterSimple {
-				p.vectorRatePerWorker = i
-			}
-			continue
-		case pathLoopsPerWorker:
-			if e.Type == statseg.TypeCounterSimple {
-				p.loopsPerWorker = i
-			}
-			continue
-		case pathNodeErrors:
-			if errObjs != nil {
-				p.addSource(s, e, fieldSimple, metadata.MetricVppNodeErrors, kindError, nil, errObjs)
-			}
+		m := meaningOf(e.Name)
+		if m == nil {
+			p.addCatchAll(e, c)
 			continue
 		}
-		switch {
-		case strings.HasPrefix(n, "/if/"):
-			if ifObjs == nil {
-				continue
-			}
-			if spec, ok := ifCombined[n]; ok && e.Type == statseg.TypeCounterCombined {
-				p.addSource(s, e, fieldPackets, spec[0].metric, kindInterface, spec[0].fixed, ifObjs)
-				p.addSource(s, e, fieldBytes, spec[1].metric, kindInterface, spec[1].fixed, ifObjs)
-			} else if spec, ok := ifSimple[n]; ok && e.Type == statseg.TypeCounterSimple {
-				p.addSource(s, e, fieldSimple, spec.metric, kindInterface, spec.fixed, ifObjs)
-			}
-			continue
-		case strings.HasPrefix(n, "/sys/node/"):
-			if m, ok := nodeVectors[n]; ok && nodeObjs != nil && e.Type == statseg.TypeCounterSimple {
-				p.addSource(s, e, fieldSimple, m, kindNode, nil, nodeObjs)
-			}
-			continue
-		case strings.HasPrefix(n, "/buffer-pools/"):
-			rest := n[len("/buffer-pools/"):]
-			if j := strings.LastIndexByte(rest, '/'); j > 0 && isScalar(e.Type) {
-				switch st := rest[j+1:]; st {
-				case "cached", "used", "available":
-					p.pools = append(p.pools, scalarRef{entry: i, metric: metadata.MetricVppBufferPoolBuffers, name: rest[:j], state: st})
-				}
-			}
-			continue
-		case strings.HasPrefix(n, "/mem/"):
-			continue // through the symlinks below
-		}
-		if covered(n) || !s.stats.keep(n) {
+		if !m.fits(e) {
 			continue
 		}
-		switch {
-		case isScalar(e.Type) && s.enabled[metadata.MetricVppStatGauge]:
-			p.gauges = append(p.gauges, scalarRef{entry: i, metric: metadata.MetricVppStatGauge, name: n})
-		case e.Type == statseg.TypeCounterSimple && s.enabled[metadata.MetricVppStatCounter]:
-			p.addSource(s, e, fieldSimple, metadata.MetricVppStatCounter, kindStat, nil, nil)
-		case e.Type == statseg.TypeCounterCombined && s.enabled[metadata.MetricVppStatCounter]:
-			p.addSource(s, e, fieldPackets, metadata.MetricVppStatCounter, kindStat, []attr{{"vpp.stat.field", "packets"}}, nil)
-			p.addSource(s, e, fieldBytes, metadata.MetricVppStatCounter, kindStat, []attr{{"vpp.stat.field", "bytes"}}, nil)
+		switch m.use {
+		case useBoot:
+			p.boottime = i
+		case useHeartbeat:
+			p.heartbeat = i
+		case useClear:
+			p.lastStatsClear = i
+		case useBufferPool:
+			p.addBufferPool(e, m, c)
+		case useHeap:
+			p.addHeap(d, e, c)
+		case useMetric:
+			p.addMetric(e, m, c, fams)
+		}
+		if !m.covers() {
+			p.addCatchAll(e, c)
 		}
 	}
-	// Memory heaps: /mem/<heap>/{used,total,free} are symlinks into the
-	// /mem/<heap> vector.
-	for i := range d.Entries {
-		e := &d.Entries[i]
-		if e.Type != statseg.TypeSymlink || !strings.HasPrefix(e.Name, "/mem/") || e.Target < 0 || e.Target >= len(d.Entries) {
-			continue
-		}
-		t := &d.Entries[e.Target]
-		if t.Type != statseg.TypeCounterSimple || t.Err != nil || !strings.HasPrefix(t.Name, "/mem/") {
-			continue
-		}
-		heap := t.Name[len("/mem/"):]
-		st, ok := strings.CutPrefix(e.Name, t.Name+"/")
-		if !ok {
-			continue
-		}
-		switch st {
-		case "used", "free", "total":
-			p.mems = append(p.mems, memRef{entry: e.Target, col: e.Column, heap: heap, state: st})
-		}
-	}
-	p.carry(old)
 	return p
+}
+
+func (p *plan) addMetric(e *statseg.Entry, m *meaning, c *planConfig, fams map[family]*objects) {
+	switch m.shape {
+	case shapeScalar:
+		if f := m.fields[0]; c.enabled[f.metric] {
+			p.scalars = append(p.scalars, scalarRef{entry: e.Index, metric: f.metric, attrs: f.fixed})
+		}
+	case shapeSimple, shapeCombined:
+		if m.cols == famThread {
+			if c.enabled[m.fields[0].metric] {
+				p.perThread = append(p.perThread, vectorRef{entry: e.Index, metric: m.fields[0].metric})
+			}
+			return
+		}
+		objs := fams[m.cols]
+		if objs == nil {
+			return // no names for the columns: nothing to report them as
+		}
+		if m.shape == shapeSimple {
+			p.addSource(e, fieldSimple, m.fields[0], m.cols, objs, c)
+			return
+		}
+		p.addSource(e, fieldPackets, m.fields[0], m.cols, objs, c)
+		p.addSource(e, fieldBytes, m.fields[1], m.cols, objs, c)
+	}
+}
+
+func (p *plan) addCatchAll(e *statseg.Entry, c *planConfig) {
+	id, ok := c.catchAll(e)
+	switch {
+	case !ok:
+	case isScalar(e.Type):
+		p.scalars = append(p.scalars, scalarRef{entry: e.Index, metric: id, attrs: []attr{{"vpp.stat.name", e.Name}}})
+	case e.Type == statseg.TypeCounterSimple:
+		p.addSource(e, fieldSimple, feed{metric: id}, famStat, nil, c)
+	case e.Type == statseg.TypeCounterCombined:
+		p.addSource(e, fieldPackets, statFields[0], famStat, nil, c)
+		p.addSource(e, fieldBytes, statFields[1], famStat, nil, c)
+	}
+}
+
+// addBufferPool adds /buffer-pools/<pool>/<state>.
+func (p *plan) addBufferPool(e *statseg.Entry, m *meaning, c *planConfig) {
+	f := m.fields[0]
+	rest := e.Name[len(m.path):]
+	j := strings.LastIndexByte(rest, '/')
+	if !c.enabled[f.metric] || j <= 0 {
+		return
+	}
+	if _, known := metadata.MapAttributeVppBufferPoolState[rest[j+1:]]; !known {
+		return
+	}
+	p.scalars = append(p.scalars, scalarRef{entry: e.Index, metric: f.metric, attrs: []attr{
+		{"vpp.buffer_pool.name", rest[:j]}, {"vpp.buffer_pool.state", rest[j+1:]},
+	}})
+}
+
+// addHeap adds a /mem/<heap>/<state> link into its /mem/<heap> vector.
+func (p *plan) addHeap(d *statseg.Dir, e *statseg.Entry, c *planConfig) {
+	if e.Type != statseg.TypeSymlink || !c.enabled[metadata.MetricVppMemoryHeapSize] && !c.enabled[metadata.MetricVppMemoryHeapUsage] {
+		return
+	}
+	t := &d.Entries[e.Target] // resolved: e.Err is nil
+	if t.Type != statseg.TypeCounterSimple || t.Err != nil || !strings.HasPrefix(t.Name, "/mem/") {
+		return
+	}
+	st, ok := strings.CutPrefix(e.Name, t.Name+"/")
+	if _, known := metadata.MapAttributeVppMemoryHeapState[st]; ok && (known || st == heapTotal) {
+		p.mems = append(p.mems, memRef{entry: e.Target, col: e.Column, heap: t.Name[len("/mem/"):], state: st})
+	}
 }
 
 // nameObjects names the columns of a name vector (/if/names, /sys/node/names).
@@ -357,12 +305,15 @@ func nameObjects(e *statseg.Entry, f filter) *objects {
 }
 
 // errorObjects names the columns of /node/errors from the /err/<node>/<reason>
-// symlinks pointing into it.
-func (s *vppScraper) errorObjects(d *statseg.Dir, errIdx int) *objects {
-	o := &objects{}
+// symlinks pointing into it. Links statseg could not resolve (Err: a column
+// past the vector's end, ...) name nothing, so the objects are never wider
+// than the vector itself.
+func errorObjects(d *statseg.Dir, vec *statseg.Entry, f filter) *objects {
+	n := vec.Columns()
+	o := &objects{ident: make([]string, n), name: make([]string, n), reason: make([]string, n), keep: make([]bool, n)}
 	for i := range d.Entries {
 		e := &d.Entries[i]
-		if e.Type != statseg.TypeSymlink || e.Target != errIdx || e.Column < 0 {
+		if e.Type != statseg.TypeSymlink || e.Err != nil || e.Target != vec.Index || e.Column < 0 || e.Column >= n {
 			continue
 		}
 		rest, ok := strings.CutPrefix(e.Name, "/err/")
@@ -373,68 +324,47 @@ func (s *vppScraper) errorObjects(d *statseg.Dir, errIdx int) *objects {
 		if !ok || node == "" || reason == "" {
 			continue
 		}
-		if e.Column >= len(o.ident) {
-			n := e.Column + 1
-			o.ident = append(o.ident, make([]string, n-len(o.ident))...)
-			o.name = append(o.name, make([]string, n-len(o.name))...)
-			o.reason = append(o.reason, make([]string, n-len(o.reason))...)
-			o.keep = append(o.keep, make([]bool, n-len(o.keep))...)
-		}
 		o.ident[e.Column], o.name[e.Column], o.reason[e.Column] = rest, node, reason
-		o.keep[e.Column] = s.errors.keep(rest)
+		o.keep[e.Column] = f.keep(rest)
 	}
 	return o
 }
 
-// width is the number of columns of a counter vector's value.
-func width(v *statseg.Value) int {
-	n := 0
-	for _, r := range v.Simple {
-		n = max(n, len(r))
-	}
-	for _, r := range v.Combined {
-		n = max(n, len(r))
-	}
-	return n
-}
-
-func (p *plan) addSource(s *vppScraper, e *statseg.Entry, f field, m metadata.MetricID, k kind, fixed []attr, objs *objects) {
-	if !s.enabled[m] {
+func (p *plan) addSource(e *statseg.Entry, f field, fd feed, fam family, objs *objects, c *planConfig) {
+	if !c.enabled[fd.metric] {
 		return
 	}
-	src := &source{path: e.Name, field: f, metric: m, kind: k, entry: e.Index, fixed: fixed, objs: objs, nt: 1}
-	if s.cfg.PerThread {
-		src.nt = max(e.Threads(), 1)
+	src := &source{path: e.Name, field: f, metric: fd.metric, family: fam, entry: e.Index, fixed: fd.fixed, objs: objs}
+	nt := 1
+	if c.perThread {
+		nt = max(e.Threads(), 1)
 		if p.threads > 0 {
-			src.nt = min(src.nt, p.threads)
+			nt = min(nt, p.threads)
 		}
 	}
-	// Columns: the width of the vector (every thread row has the same
-	// width; take the widest to be safe).
-	ncols := width(&s.snap.Values[e.Index])
+	ncols := e.Columns()
+	var ident []string
 	if objs != nil {
 		ncols = min(ncols, len(objs.ident))
-		src.ident = objs.ident[:ncols]
-		for c := range ncols {
-			if objs.keep[c] {
-				src.cols = append(src.cols, int32(c))
+		ident = objs.ident[:ncols]
+		for col := range ncols {
+			if objs.keep[col] {
+				src.cols = append(src.cols, int32(col))
 			}
 		}
 	} else {
-		src.ident = make([]string, ncols)
-		for c := range ncols {
-			src.ident[c] = e.Name
-			src.cols = append(src.cols, int32(c))
+		ident = make([]string, ncols)
+		for col := range ncols {
+			ident[col] = e.Name
+			src.cols = append(src.cols, int32(col))
 		}
 	}
-	src.prev = make([]uint64, ncols*src.nt)
-	src.start = make([]pcommon.Timestamp, ncols*src.nt)
+	src.state = newCounterState(ident, nt)
 	p.sources = append(p.sources, src)
 }
 
-// carry copies counter state from the previous plan for every column whose
-// object is the same (same identity at the same index, same thread rows).
-// A column whose object changed (new interface, reused index) starts anew.
+// carry takes over counter state from the previous plan for every column
+// whose object is the same (see counterState.carry).
 func (p *plan) carry(old *plan) {
 	if old == nil {
 		return
@@ -444,16 +374,8 @@ func (p *plan) carry(old *plan) {
 		byKey[o.key()] = o
 	}
 	for _, n := range p.sources {
-		o := byKey[n.key()]
-		if o == nil || o.nt != n.nt {
-			continue
-		}
-		for c := range min(len(n.ident), len(o.ident)) {
-			if n.ident[c] != o.ident[c] {
-				continue
-			}
-			copy(n.prev[c*n.nt:(c+1)*n.nt], o.prev[c*o.nt:(c+1)*o.nt])
-			copy(n.start[c*n.nt:(c+1)*n.nt], o.start[c*o.nt:(c+1)*o.nt])
+		if o := byKey[n.key()]; o != nil {
+			n.state.carry(o.state)
 		}
 	}
 }
@@ -461,7 +383,6 @@ func (p *plan) carry(old *plan) {
 // reset forgets all counter state (VPP restarted).
 func (p *plan) reset() {
 	for _, s := range p.sources {
-		clear(s.prev)
-		clear(s.start)
+		s.state.reset()
 	}
 }

@@ -35,8 +35,10 @@ type vppScraper struct {
 	open func(timeout time.Duration) (*statseg.Reader, error)
 	now  func() time.Time
 
-	interfaces, nodes, errors, stats filter
-	enabled                          [metadata.NumMetrics]bool
+	// pc is what of the configuration the plan depends on.
+	pc planConfig
+	// tel is the receiver's own health (telemetry.go).
+	tel telemetry
 
 	mb *metadata.MetricsBuilder
 	rb *metadata.ResourceBuilder
@@ -66,18 +68,22 @@ type vppScraper struct {
 
 func newScraper(cfg *Config, set receiver.Settings) (*vppScraper, error) {
 	s := &vppScraper{cfg: cfg, set: set, logger: set.Logger, now: time.Now}
+	s.pc.perThread = cfg.PerThread
 	var err error
-	if s.interfaces, err = cfg.Interfaces.compile("interfaces"); err != nil {
+	if s.pc.interfaces, err = cfg.Interfaces.compile("interfaces"); err != nil {
 		return nil, err
 	}
-	if s.nodes, err = cfg.Nodes.compile("nodes"); err != nil {
+	if s.pc.nodes, err = cfg.Nodes.compile("nodes"); err != nil {
 		return nil, err
 	}
-	if s.errors, err = cfg.Errors.FilterConfig.compile("errors"); err != nil {
+	if s.pc.errors, err = cfg.Errors.FilterConfig.compile("errors"); err != nil {
 		return nil, err
 	}
-	if s.stats, err = cfg.Stats.compile("stats"); err != nil {
+	if s.pc.stats, err = cfg.Stats.compile("stats"); err != nil {
 		return nil, err
+	}
+	if s.tel.tb, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
+		return nil, fmt.Errorf("setting up the receiver's own telemetry: %w", err)
 	}
 	s.open = func(timeout time.Duration) (*statseg.Reader, error) {
 		return statseg.Connect(cfg.SocketPath, timeout)
@@ -89,7 +95,7 @@ func (s *vppScraper) start(context.Context, component.Host) error {
 	s.mb = metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.set)
 	s.rb = s.mb.NewResourceBuilder()
 	for id := range metadata.NumMetrics {
-		_, s.enabled[id] = s.mb.Points(id)
+		_, s.pc.enabled[id] = s.mb.Points(id)
 	}
 	s.startIdentity()
 	return nil
@@ -98,10 +104,13 @@ func (s *vppScraper) start(context.Context, component.Host) error {
 func (s *vppScraper) shutdown(context.Context) error {
 	s.disconnect()
 	s.stopIdentity()
+	s.tel.shutdown()
 	return nil
 }
 
 func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
+	began := time.Now()
+	defer func() { s.tel.scraped(ctx, time.Since(began)) }()
 	now := s.now()
 	if err := ctx.Err(); err != nil {
 		return pmetric.NewMetrics(), err
@@ -116,10 +125,15 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		return pmetric.NewMetrics(), s.fail(now, fmt.Errorf("reading the VPP stats segment: %w; the receiver reconnects", err))
 	}
 	if s.plan == nil || s.plan.dir != s.snap.Dir {
+		p := buildPlan(s.snap.Dir, &s.pc)
+		if s.plan != nil && s.plan.dir.Epoch != p.dir.Epoch {
+			s.tel.epochChanged(ctx)
+		}
 		if s.plan != nil {
 			s.directoryChanged()
 		}
-		s.plan = s.buildPlan(s.snap.Dir, s.plan)
+		p.carry(s.plan)
+		s.plan = p
 	}
 	p := s.plan
 	vals := s.snap.Values
@@ -136,16 +150,19 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if boot == 0 {
 		bootTs = pcommon.NewTimestampFromTime(now)
 	}
+	ts := pcommon.NewTimestampFromTime(now)
 	// /sys/last_stats_clear is VPP's clock (seconds since it started) at
-	// the last `clear runtime`, 0 if never.
+	// the last `clear runtime`, 0 if never. One past the scrape time is
+	// not a clear that happened: ignored.
 	var clearTs pcommon.Timestamp
 	if p.lastStatsClear >= 0 && boot > 0 {
 		if c := vals[p.lastStatsClear].Scalar; c > 0 {
-			clearTs = bootTs + pcommon.Timestamp(c*uint64(time.Second))
+			if t := bootTs + pcommon.Timestamp(c*uint64(time.Second)); t > bootTs && t <= ts {
+				clearTs = t
+			}
 		}
 	}
 
-	ts := pcommon.NewTimestampFromTime(now)
 	e := emitter{s: s, ts: ts, perThread: s.cfg.PerThread}
 	e.newStart = bootTs
 	e.resetStart = bootTs
@@ -167,10 +184,53 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		s.rb.SetVppInstance(s.cfg.Instance)
 	}
 	md := s.splitPods(s.mb.Emit(metadata.WithResource(s.rb.Emit())))
+	s.tel.unreadable(ctx, len(s.snap.Errs))
 	if errs := s.snap.Errs; len(errs) > 0 {
 		// Stats the segment holds but that cannot be read (a corrupt or
 		// half-written entry): emit the rest, and say which are missing.
-		return md, scrapererror.NewPartialScrapeError(fmt.Errorf("%d VPP stats could not be read and were left out: %w", len(errs), errors.Join(errs...)), len(errs))
+		return md, s.partial(errs)
 	}
 	return md, nil
+}
+
+// want says which entries a snapshot copies (see planConfig.want).
+func (s *vppScraper) want(e *statseg.Entry) bool { return s.pc.want(e) }
+
+// partial reports the unreadable entries of a scrape. The error counts
+// entries; its Failed count is what scraperhelper compares with the
+// metrics it got (pmetric.Metrics.MetricCount): the metrics these
+// entries leave incomplete.
+func (s *vppScraper) partial(errs []error) error {
+	err := fmt.Errorf("%d VPP stat entries could not be read and were left out: %w", len(errs), errors.Join(errs...))
+	return scrapererror.NewPartialScrapeError(err, max(s.incomplete(), 1))
+}
+
+// incomplete counts the enabled metrics fed by the snapshot's unreadable
+// entries.
+func (s *vppScraper) incomplete() int {
+	var hit [metadata.NumMetrics]bool
+	n := 0
+	mark := func(id metadata.MetricID) {
+		if s.pc.enabled[id] && !hit[id] {
+			hit[id] = true
+			n++
+		}
+	}
+	for i := range s.snap.Dir.Entries {
+		e := &s.snap.Dir.Entries[i]
+		if e.Err == nil || e.Type == statseg.TypeEmpty || !s.want(e) {
+			continue
+		}
+		if m := meaningOf(e.Name); m != nil {
+			for _, f := range m.fields {
+				mark(f.metric)
+			}
+			if m.use == useNames {
+				s.pc.eachFamilyMetric(m.cols, mark)
+			}
+		} else if id, ok := s.pc.catchAll(e); ok {
+			mark(id)
+		}
+	}
+	return n
 }

@@ -170,24 +170,22 @@ service:
 func checkPoints(t *testing.T, dump *vppDump, all []point, newest map[string]point) {
 	t.Helper()
 	names := metricNames(all)
-	// Every metric whose source is in the dump must be there.
+	// Every metric on by default whose source is in the dump must be there.
 	sources := map[string]string{
-		"vpp.interface.packets":          "/if/rx",
-		"vpp.interface.io":               "/if/tx",
-		"vpp.interface.drops":            "/if/drops",
-		"vpp.interface.cast.packets":     "/if/rx-unicast",
-		"vpp.interface.protocol.packets": "/if/ip4",
-		"vpp.node.calls":                 "/sys/node/calls",
-		"vpp.node.vectors":               "/sys/node/vectors",
-		"vpp.node.clocks":                "/sys/node/clocks",
-		"vpp.memory.heap.usage":          "/mem/stat segment/used",
-		"vpp.memory.heap.size":           "/mem/stat segment/total",
-		"vpp.buffer_pool.buffers":        "/buffer-pools/default-numa-0/available",
-		"vpp.vector.rate":                "/sys/vector_rate",
-		"vpp.input.rate":                 "/sys/input_rate",
-		"vpp.worker.count":               "/sys/num_worker_threads",
-		"vpp.worker.vector.rate":         "/sys/vector_rate_per_worker",
-		"vpp.worker.loop.rate":           "/sys/loops_per_worker",
+		"vpp.interface.packets":   "/if/rx",
+		"vpp.interface.io":        "/if/tx",
+		"vpp.interface.drops":     "/if/drops",
+		"vpp.node.calls":          "/sys/node/calls",
+		"vpp.node.vectors":        "/sys/node/vectors",
+		"vpp.node.clocks":         "/sys/node/clocks",
+		"vpp.memory.heap.usage":   "/mem/stat segment/used",
+		"vpp.memory.heap.size":    "/mem/stat segment/total",
+		"vpp.buffer_pool.buffers": "/buffer-pools/default-numa-0/available",
+		"vpp.vector.rate":         "/sys/vector_rate",
+		"vpp.input.rate":          "/sys/input_rate",
+		"vpp.worker.count":        "/sys/num_worker_threads",
+		"vpp.worker.vector.rate":  "/sys/vector_rate_per_worker",
+		"vpp.worker.loop.rate":    "/sys/loops_per_worker",
 	}
 	var absent []string
 	for m, src := range sources {
@@ -221,7 +219,7 @@ func checkPoints(t *testing.T, dump *vppDump, all []point, newest map[string]poi
 	}
 	// Deleted interfaces are skipped.
 	for _, p := range all {
-		if p.attrs["vpp.interface.name"] == "deleted" {
+		if p.attrs["network.interface.name"] == "deleted" {
 			t.Errorf("point of a deleted interface: %v", p)
 			break
 		}
@@ -259,7 +257,7 @@ func checkLoop0(t *testing.T, dump *vppDump, newest map[string]point) {
 	if wantPk == 0 {
 		t.Fatal("VPP's dump has 0 packets received on loop0: the capture does not test anything")
 	}
-	rx := map[string]any{"vpp.interface.name": "loop0", "network.io.direction": "receive"}
+	rx := map[string]any{"network.interface.name": "loop0", "network.io.direction": "receive"}
 	for _, c := range []struct {
 		metric string
 		want   uint64
@@ -340,7 +338,7 @@ func checkPrometheus(t *testing.T, url string, dump *vppDump) {
 	sample := regexp.MustCompile(`(?m)^vpp_interface_packets_total\{([^}]*)\} (\S+)`)
 	found := false
 	for _, m := range sample.FindAllStringSubmatch(page, -1) {
-		if !strings.Contains(m[1], `vpp_interface_name="loop0"`) || !strings.Contains(m[1], `network_io_direction="receive"`) {
+		if !strings.Contains(m[1], `network_interface_name="loop0"`) || !strings.Contains(m[1], `network_io_direction="receive"`) {
 			continue
 		}
 		found = true
@@ -385,7 +383,7 @@ service:
 `+serviceTelemetry, sock, out))
 	col := start(t, "otelcol-vpp", nil, otelcol, "--config", cfg)
 
-	loop0 := map[string]any{"vpp.interface.name": "loop0", "network.io.direction": "receive"}
+	loop0 := map[string]any{"network.interface.name": "loop0", "network.io.direction": "receive"}
 	var before point
 	waitFor(t, 60*time.Second, "loop0 points from the first segment", func() (bool, string) {
 		ps, err := readFileExport(out)

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/vppstats/vppstats/internal/vpptest"
 )
 
 func startLive(t *testing.T, socket string) (*Client, *observer.ObservedLogs) {
@@ -47,10 +49,10 @@ func byName(tb *Table, name string) (Interface, bool) {
 }
 
 func TestLiveInterfaceTable(t *testing.T) {
-	vpp := startVPP(t, "")
-	vpp.ctl("create", "loopback", "interface")
-	vpp.ctl("create", "sub-interfaces", "loop0", "100")
-	c, _ := startLive(t, vpp.socket())
+	vpp := vpptest.Start(t, vpptest.Options{})
+	vpp.MustCLI(t, "create loopback interface")
+	vpp.MustCLI(t, "create sub-interfaces loop0 100")
+	c, _ := startLive(t, vpp.APISocket())
 
 	tb := waitFor(t, c, "loop0 and its sub-interface", func(tb *Table) bool {
 		_, ok := byName(tb, "loop0.100")
@@ -69,38 +71,37 @@ func TestLiveInterfaceTable(t *testing.T) {
 	assert.Zero(t, local0.Index)
 
 	// State changes arrive as events: no Refresh.
-	vpp.ctl("set", "interface", "state", "loop0", "up")
+	vpp.MustCLI(t, "set interface state loop0 up")
 	waitFor(t, c, "loop0 admin up", func(tb *Table) bool { in, _ := byName(tb, "loop0"); return in.AdminUp })
-	vpp.ctl("set", "interface", "state", "loop0", "down")
+	vpp.MustCLI(t, "set interface state loop0 down")
 	waitFor(t, c, "loop0 admin down", func(tb *Table) bool { in, _ := byName(tb, "loop0"); return !in.AdminUp })
 
 	// A tag sends no event: it shows at the next Refresh (the receiver's
 	// answer to a stats directory change) or event of that interface.
-	vpp.ctl("set", "interface", "tag", "loop0", "uplink-a")
+	vpp.MustCLI(t, "set interface tag loop0 uplink-a")
 	c.Refresh()
 	waitFor(t, c, "loop0's tag", func(tb *Table) bool { in, _ := byName(tb, "loop0"); return in.Tag == "uplink-a" })
 
 	// A new interface shows at the Refresh; a deleted one goes with its
 	// event.
-	vpp.ctl("create", "loopback", "interface")
+	vpp.MustCLI(t, "create loopback interface")
 	c.Refresh()
 	waitFor(t, c, "loop1", func(tb *Table) bool { _, ok := byName(tb, "loop1"); return ok })
-	vpp.ctl("delete", "loopback", "interface", "intfc", "loop1")
+	vpp.MustCLI(t, "delete loopback interface intfc loop1")
 	waitFor(t, c, "loop1 gone", func(tb *Table) bool { _, ok := byName(tb, "loop1"); return !ok && tb.Len() > 0 })
 }
 
 func TestLiveRestartIsFollowed(t *testing.T) {
-	vpp := startVPP(t, "")
-	vpp.ctl("create", "loopback", "interface")
-	c, _ := startLive(t, vpp.socket())
+	vpp := vpptest.Start(t, vpptest.Options{})
+	vpp.MustCLI(t, "create loopback interface")
+	c, _ := startLive(t, vpp.APISocket())
 	waitFor(t, c, "loop0", func(tb *Table) bool { _, ok := byName(tb, "loop0"); return ok })
 
 	// VPP leaves api.sock behind when it stops; the new VPP's socket file
 	// is noticed without a Refresh.
-	vpp.stop()
-	again := startVPP(t, vpp.run)
-	again.ctl("create", "loopback", "interface")
-	again.ctl("create", "loopback", "interface")
+	require.NoError(t, vpp.Restart())
+	vpp.MustCLI(t, "create loopback interface")
+	vpp.MustCLI(t, "create loopback interface")
 	waitFor(t, c, "the new VPP", func(tb *Table) bool { _, ok := byName(tb, "loop0"); return tb.Connected && ok })
 	c.Refresh() // loop1 came after the connection: the stats epoch changed
 	waitFor(t, c, "loop1 of the new VPP", func(tb *Table) bool { _, ok := byName(tb, "loop1"); return tb.Connected && ok })

@@ -3,27 +3,14 @@
 package metadata
 
 import (
-	"fmt"
-
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/filter"
-)
-
-// VppBufferPoolBuffersMetricAttributeKey specifies the key of an attribute for the vpp.buffer_pool.buffers metric.
-type VppBufferPoolBuffersMetricAttributeKey string
-
-const (
-	VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolName  VppBufferPoolBuffersMetricAttributeKey = "vpp.buffer_pool.name"
-	VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolState VppBufferPoolBuffersMetricAttributeKey = "vpp.buffer_pool.state"
 )
 
 // VppBufferPoolBuffersMetricConfig provides config for the vpp.buffer_pool.buffers metric.
 type VppBufferPoolBuffersMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                   `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppBufferPoolBuffersMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppBufferPoolBuffersMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -37,24 +24,6 @@ func (ms *VppBufferPoolBuffersMetricConfig) Unmarshal(parser *confmap.Conf) erro
 	}
 
 	ms.enabledSetByUser = parser.IsSet("enabled")
-	return nil
-}
-
-func (ms *VppBufferPoolBuffersMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolName, VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolState:
-		default:
-			return fmt.Errorf("metric vpp.buffer_pool.buffers doesn't have an attribute %v, valid attributes: [vpp.buffer_pool.name, vpp.buffer_pool.state]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
 	return nil
 }
 
@@ -78,26 +47,10 @@ func (ms *VppInputRateMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-// VppInterfaceAdminUpMetricAttributeKey specifies the key of an attribute for the vpp.interface.admin.up metric.
-type VppInterfaceAdminUpMetricAttributeKey string
-
-const (
-	VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName     VppInterfaceAdminUpMetricAttributeKey = "network.interface.name"
-	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex        VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver       VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.driver"
-	VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress VppInterfaceAdminUpMetricAttributeKey = "hw.network.physical_address"
-	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag          VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.tag"
-	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName   VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.parent.name"
-	VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID        VppInterfaceAdminUpMetricAttributeKey = "vpp.interface.sub_id"
-)
-
 // VppInterfaceAdminUpMetricConfig provides config for the vpp.interface.admin.up metric.
 type VppInterfaceAdminUpMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                  `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceAdminUpMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceAdminUpMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -114,42 +67,10 @@ func (ms *VppInterfaceAdminUpMetricConfig) Unmarshal(parser *confmap.Conf) error
 	return nil
 }
 
-func (ms *VppInterfaceAdminUpMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID:
-		default:
-			return fmt.Errorf("metric vpp.interface.admin.up doesn't have an attribute %v, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceCastIoMetricAttributeKey specifies the key of an attribute for the vpp.interface.cast.io metric.
-type VppInterfaceCastIoMetricAttributeKey string
-
-const (
-	VppInterfaceCastIoMetricAttributeKeyVppInterfaceName   VppInterfaceCastIoMetricAttributeKey = "vpp.interface.name"
-	VppInterfaceCastIoMetricAttributeKeyVppInterfaceIndex  VppInterfaceCastIoMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceCastIoMetricAttributeKeyNetworkIoDirection VppInterfaceCastIoMetricAttributeKey = "network.io.direction"
-	VppInterfaceCastIoMetricAttributeKeyVppInterfaceCast   VppInterfaceCastIoMetricAttributeKey = "vpp.interface.cast"
-	VppInterfaceCastIoMetricAttributeKeyVppThreadIndex     VppInterfaceCastIoMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfaceCastIoMetricConfig provides config for the vpp.interface.cast.io metric.
 type VppInterfaceCastIoMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                 `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceCastIoMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceCastIoMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -166,42 +87,10 @@ func (ms *VppInterfaceCastIoMetricConfig) Unmarshal(parser *confmap.Conf) error 
 	return nil
 }
 
-func (ms *VppInterfaceCastIoMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceCastIoMetricAttributeKeyVppInterfaceName, VppInterfaceCastIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastIoMetricAttributeKeyNetworkIoDirection, VppInterfaceCastIoMetricAttributeKeyVppInterfaceCast, VppInterfaceCastIoMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.cast.io doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.interface.cast, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceCastPacketsMetricAttributeKey specifies the key of an attribute for the vpp.interface.cast.packets metric.
-type VppInterfaceCastPacketsMetricAttributeKey string
-
-const (
-	VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceName   VppInterfaceCastPacketsMetricAttributeKey = "vpp.interface.name"
-	VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceIndex  VppInterfaceCastPacketsMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceCastPacketsMetricAttributeKeyNetworkIoDirection VppInterfaceCastPacketsMetricAttributeKey = "network.io.direction"
-	VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceCast   VppInterfaceCastPacketsMetricAttributeKey = "vpp.interface.cast"
-	VppInterfaceCastPacketsMetricAttributeKeyVppThreadIndex     VppInterfaceCastPacketsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfaceCastPacketsMetricConfig provides config for the vpp.interface.cast.packets metric.
 type VppInterfaceCastPacketsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                      `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceCastPacketsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceCastPacketsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -218,40 +107,10 @@ func (ms *VppInterfaceCastPacketsMetricConfig) Unmarshal(parser *confmap.Conf) e
 	return nil
 }
 
-func (ms *VppInterfaceCastPacketsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastPacketsMetricAttributeKeyNetworkIoDirection, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceCast, VppInterfaceCastPacketsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.cast.packets doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.interface.cast, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceDropsMetricAttributeKey specifies the key of an attribute for the vpp.interface.drops metric.
-type VppInterfaceDropsMetricAttributeKey string
-
-const (
-	VppInterfaceDropsMetricAttributeKeyVppInterfaceName  VppInterfaceDropsMetricAttributeKey = "vpp.interface.name"
-	VppInterfaceDropsMetricAttributeKeyVppInterfaceIndex VppInterfaceDropsMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceDropsMetricAttributeKeyVppThreadIndex    VppInterfaceDropsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfaceDropsMetricConfig provides config for the vpp.interface.drops metric.
 type VppInterfaceDropsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceDropsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceDropsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -268,41 +127,10 @@ func (ms *VppInterfaceDropsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppInterfaceDropsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceDropsMetricAttributeKeyVppInterfaceName, VppInterfaceDropsMetricAttributeKeyVppInterfaceIndex, VppInterfaceDropsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.drops doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceErrorsMetricAttributeKey specifies the key of an attribute for the vpp.interface.errors metric.
-type VppInterfaceErrorsMetricAttributeKey string
-
-const (
-	VppInterfaceErrorsMetricAttributeKeyVppInterfaceName   VppInterfaceErrorsMetricAttributeKey = "vpp.interface.name"
-	VppInterfaceErrorsMetricAttributeKeyVppInterfaceIndex  VppInterfaceErrorsMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceErrorsMetricAttributeKeyNetworkIoDirection VppInterfaceErrorsMetricAttributeKey = "network.io.direction"
-	VppInterfaceErrorsMetricAttributeKeyVppThreadIndex     VppInterfaceErrorsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfaceErrorsMetricConfig provides config for the vpp.interface.errors metric.
 type VppInterfaceErrorsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                 `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceErrorsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceErrorsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -319,41 +147,10 @@ func (ms *VppInterfaceErrorsMetricConfig) Unmarshal(parser *confmap.Conf) error 
 	return nil
 }
 
-func (ms *VppInterfaceErrorsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceErrorsMetricAttributeKeyVppInterfaceName, VppInterfaceErrorsMetricAttributeKeyVppInterfaceIndex, VppInterfaceErrorsMetricAttributeKeyNetworkIoDirection, VppInterfaceErrorsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.errors doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceIoMetricAttributeKey specifies the key of an attribute for the vpp.interface.io metric.
-type VppInterfaceIoMetricAttributeKey string
-
-const (
-	VppInterfaceIoMetricAttributeKeyVppInterfaceName   VppInterfaceIoMetricAttributeKey = "vpp.interface.name"
-	VppInterfaceIoMetricAttributeKeyVppInterfaceIndex  VppInterfaceIoMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceIoMetricAttributeKeyNetworkIoDirection VppInterfaceIoMetricAttributeKey = "network.io.direction"
-	VppInterfaceIoMetricAttributeKeyVppThreadIndex     VppInterfaceIoMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfaceIoMetricConfig provides config for the vpp.interface.io metric.
 type VppInterfaceIoMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                             `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceIoMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceIoMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -370,44 +167,10 @@ func (ms *VppInterfaceIoMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppInterfaceIoMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceIoMetricAttributeKeyVppInterfaceName, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceIoMetricAttributeKeyNetworkIoDirection, VppInterfaceIoMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.io doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceLinkSpeedMetricAttributeKey specifies the key of an attribute for the vpp.interface.link.speed metric.
-type VppInterfaceLinkSpeedMetricAttributeKey string
-
-const (
-	VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName     VppInterfaceLinkSpeedMetricAttributeKey = "network.interface.name"
-	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex        VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver       VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.driver"
-	VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress VppInterfaceLinkSpeedMetricAttributeKey = "hw.network.physical_address"
-	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag          VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.tag"
-	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName   VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.parent.name"
-	VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID        VppInterfaceLinkSpeedMetricAttributeKey = "vpp.interface.sub_id"
-)
-
 // VppInterfaceLinkSpeedMetricConfig provides config for the vpp.interface.link.speed metric.
 type VppInterfaceLinkSpeedMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                    `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceLinkSpeedMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceLinkSpeedMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -424,44 +187,10 @@ func (ms *VppInterfaceLinkSpeedMetricConfig) Unmarshal(parser *confmap.Conf) err
 	return nil
 }
 
-func (ms *VppInterfaceLinkSpeedMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID:
-		default:
-			return fmt.Errorf("metric vpp.interface.link.speed doesn't have an attribute %v, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceLinkUpMetricAttributeKey specifies the key of an attribute for the vpp.interface.link.up metric.
-type VppInterfaceLinkUpMetricAttributeKey string
-
-const (
-	VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName     VppInterfaceLinkUpMetricAttributeKey = "network.interface.name"
-	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex        VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver       VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.driver"
-	VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress VppInterfaceLinkUpMetricAttributeKey = "hw.network.physical_address"
-	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag          VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.tag"
-	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName   VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.parent.name"
-	VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID        VppInterfaceLinkUpMetricAttributeKey = "vpp.interface.sub_id"
-)
-
 // VppInterfaceLinkUpMetricConfig provides config for the vpp.interface.link.up metric.
 type VppInterfaceLinkUpMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                 `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceLinkUpMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceLinkUpMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -478,44 +207,10 @@ func (ms *VppInterfaceLinkUpMetricConfig) Unmarshal(parser *confmap.Conf) error 
 	return nil
 }
 
-func (ms *VppInterfaceLinkUpMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID:
-		default:
-			return fmt.Errorf("metric vpp.interface.link.up doesn't have an attribute %v, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceMtuMetricAttributeKey specifies the key of an attribute for the vpp.interface.mtu metric.
-type VppInterfaceMtuMetricAttributeKey string
-
-const (
-	VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName     VppInterfaceMtuMetricAttributeKey = "network.interface.name"
-	VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex        VppInterfaceMtuMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver       VppInterfaceMtuMetricAttributeKey = "vpp.interface.driver"
-	VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress VppInterfaceMtuMetricAttributeKey = "hw.network.physical_address"
-	VppInterfaceMtuMetricAttributeKeyVppInterfaceTag          VppInterfaceMtuMetricAttributeKey = "vpp.interface.tag"
-	VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName   VppInterfaceMtuMetricAttributeKey = "vpp.interface.parent.name"
-	VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID        VppInterfaceMtuMetricAttributeKey = "vpp.interface.sub_id"
-)
-
 // VppInterfaceMtuMetricConfig provides config for the vpp.interface.mtu metric.
 type VppInterfaceMtuMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                              `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceMtuMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceMtuMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -532,41 +227,10 @@ func (ms *VppInterfaceMtuMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppInterfaceMtuMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver, VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceMtuMetricAttributeKeyVppInterfaceTag, VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName, VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID:
-		default:
-			return fmt.Errorf("metric vpp.interface.mtu doesn't have an attribute %v, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfacePacketsMetricAttributeKey specifies the key of an attribute for the vpp.interface.packets metric.
-type VppInterfacePacketsMetricAttributeKey string
-
-const (
-	VppInterfacePacketsMetricAttributeKeyVppInterfaceName   VppInterfacePacketsMetricAttributeKey = "vpp.interface.name"
-	VppInterfacePacketsMetricAttributeKeyVppInterfaceIndex  VppInterfacePacketsMetricAttributeKey = "vpp.interface.index"
-	VppInterfacePacketsMetricAttributeKeyNetworkIoDirection VppInterfacePacketsMetricAttributeKey = "network.io.direction"
-	VppInterfacePacketsMetricAttributeKeyVppThreadIndex     VppInterfacePacketsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfacePacketsMetricConfig provides config for the vpp.interface.packets metric.
 type VppInterfacePacketsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                  `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfacePacketsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfacePacketsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -583,41 +247,10 @@ func (ms *VppInterfacePacketsMetricConfig) Unmarshal(parser *confmap.Conf) error
 	return nil
 }
 
-func (ms *VppInterfacePacketsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfacePacketsMetricAttributeKeyVppInterfaceName, VppInterfacePacketsMetricAttributeKeyVppInterfaceIndex, VppInterfacePacketsMetricAttributeKeyNetworkIoDirection, VppInterfacePacketsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.packets doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceProtocolPacketsMetricAttributeKey specifies the key of an attribute for the vpp.interface.protocol.packets metric.
-type VppInterfaceProtocolPacketsMetricAttributeKey string
-
-const (
-	VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceName  VppInterfaceProtocolPacketsMetricAttributeKey = "vpp.interface.name"
-	VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceIndex VppInterfaceProtocolPacketsMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceProtocolPacketsMetricAttributeKeyVppProtocol       VppInterfaceProtocolPacketsMetricAttributeKey = "vpp.protocol"
-	VppInterfaceProtocolPacketsMetricAttributeKeyVppThreadIndex    VppInterfaceProtocolPacketsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfaceProtocolPacketsMetricConfig provides config for the vpp.interface.protocol.packets metric.
 type VppInterfaceProtocolPacketsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                          `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceProtocolPacketsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceProtocolPacketsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -634,40 +267,10 @@ func (ms *VppInterfaceProtocolPacketsMetricConfig) Unmarshal(parser *confmap.Con
 	return nil
 }
 
-func (ms *VppInterfaceProtocolPacketsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceProtocolPacketsMetricAttributeKeyVppProtocol, VppInterfaceProtocolPacketsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.protocol.packets doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.protocol, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfacePuntsMetricAttributeKey specifies the key of an attribute for the vpp.interface.punts metric.
-type VppInterfacePuntsMetricAttributeKey string
-
-const (
-	VppInterfacePuntsMetricAttributeKeyVppInterfaceName  VppInterfacePuntsMetricAttributeKey = "vpp.interface.name"
-	VppInterfacePuntsMetricAttributeKeyVppInterfaceIndex VppInterfacePuntsMetricAttributeKey = "vpp.interface.index"
-	VppInterfacePuntsMetricAttributeKeyVppThreadIndex    VppInterfacePuntsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfacePuntsMetricConfig provides config for the vpp.interface.punts metric.
 type VppInterfacePuntsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfacePuntsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfacePuntsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -684,40 +287,10 @@ func (ms *VppInterfacePuntsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppInterfacePuntsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfacePuntsMetricAttributeKeyVppInterfaceName, VppInterfacePuntsMetricAttributeKeyVppInterfaceIndex, VppInterfacePuntsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.punts doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceRxMissedMetricAttributeKey specifies the key of an attribute for the vpp.interface.rx.missed metric.
-type VppInterfaceRxMissedMetricAttributeKey string
-
-const (
-	VppInterfaceRxMissedMetricAttributeKeyVppInterfaceName  VppInterfaceRxMissedMetricAttributeKey = "vpp.interface.name"
-	VppInterfaceRxMissedMetricAttributeKeyVppInterfaceIndex VppInterfaceRxMissedMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceRxMissedMetricAttributeKeyVppThreadIndex    VppInterfaceRxMissedMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfaceRxMissedMetricConfig provides config for the vpp.interface.rx.missed metric.
 type VppInterfaceRxMissedMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                   `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceRxMissedMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceRxMissedMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -734,40 +307,10 @@ func (ms *VppInterfaceRxMissedMetricConfig) Unmarshal(parser *confmap.Conf) erro
 	return nil
 }
 
-func (ms *VppInterfaceRxMissedMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceRxMissedMetricAttributeKeyVppInterfaceName, VppInterfaceRxMissedMetricAttributeKeyVppInterfaceIndex, VppInterfaceRxMissedMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.rx.missed doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppInterfaceRxNoBufferMetricAttributeKey specifies the key of an attribute for the vpp.interface.rx.no_buffer metric.
-type VppInterfaceRxNoBufferMetricAttributeKey string
-
-const (
-	VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceName  VppInterfaceRxNoBufferMetricAttributeKey = "vpp.interface.name"
-	VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceIndex VppInterfaceRxNoBufferMetricAttributeKey = "vpp.interface.index"
-	VppInterfaceRxNoBufferMetricAttributeKeyVppThreadIndex    VppInterfaceRxNoBufferMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppInterfaceRxNoBufferMetricConfig provides config for the vpp.interface.rx.no_buffer metric.
 type VppInterfaceRxNoBufferMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                     `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppInterfaceRxNoBufferMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppInterfaceRxNoBufferMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -784,38 +327,10 @@ func (ms *VppInterfaceRxNoBufferMetricConfig) Unmarshal(parser *confmap.Conf) er
 	return nil
 }
 
-func (ms *VppInterfaceRxNoBufferMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceName, VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceIndex, VppInterfaceRxNoBufferMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.interface.rx.no_buffer doesn't have an attribute %v, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppMemoryHeapSizeMetricAttributeKey specifies the key of an attribute for the vpp.memory.heap.size metric.
-type VppMemoryHeapSizeMetricAttributeKey string
-
-const (
-	VppMemoryHeapSizeMetricAttributeKeyVppMemoryHeapName VppMemoryHeapSizeMetricAttributeKey = "vpp.memory.heap.name"
-)
-
 // VppMemoryHeapSizeMetricConfig provides config for the vpp.memory.heap.size metric.
 type VppMemoryHeapSizeMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppMemoryHeapSizeMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppMemoryHeapSizeMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -832,39 +347,10 @@ func (ms *VppMemoryHeapSizeMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppMemoryHeapSizeMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppMemoryHeapSizeMetricAttributeKeyVppMemoryHeapName:
-		default:
-			return fmt.Errorf("metric vpp.memory.heap.size doesn't have an attribute %v, valid attributes: [vpp.memory.heap.name]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppMemoryHeapUsageMetricAttributeKey specifies the key of an attribute for the vpp.memory.heap.usage metric.
-type VppMemoryHeapUsageMetricAttributeKey string
-
-const (
-	VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapName  VppMemoryHeapUsageMetricAttributeKey = "vpp.memory.heap.name"
-	VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapState VppMemoryHeapUsageMetricAttributeKey = "vpp.memory.heap.state"
-)
-
 // VppMemoryHeapUsageMetricConfig provides config for the vpp.memory.heap.usage metric.
 type VppMemoryHeapUsageMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                                 `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppMemoryHeapUsageMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppMemoryHeapUsageMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -881,39 +367,10 @@ func (ms *VppMemoryHeapUsageMetricConfig) Unmarshal(parser *confmap.Conf) error 
 	return nil
 }
 
-func (ms *VppMemoryHeapUsageMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapName, VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapState:
-		default:
-			return fmt.Errorf("metric vpp.memory.heap.usage doesn't have an attribute %v, valid attributes: [vpp.memory.heap.name, vpp.memory.heap.state]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppNodeCallsMetricAttributeKey specifies the key of an attribute for the vpp.node.calls metric.
-type VppNodeCallsMetricAttributeKey string
-
-const (
-	VppNodeCallsMetricAttributeKeyVppNodeName    VppNodeCallsMetricAttributeKey = "vpp.node.name"
-	VppNodeCallsMetricAttributeKeyVppThreadIndex VppNodeCallsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppNodeCallsMetricConfig provides config for the vpp.node.calls metric.
 type VppNodeCallsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                           `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppNodeCallsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppNodeCallsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -930,39 +387,10 @@ func (ms *VppNodeCallsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppNodeCallsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppNodeCallsMetricAttributeKeyVppNodeName, VppNodeCallsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.node.calls doesn't have an attribute %v, valid attributes: [vpp.node.name, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppNodeClocksMetricAttributeKey specifies the key of an attribute for the vpp.node.clocks metric.
-type VppNodeClocksMetricAttributeKey string
-
-const (
-	VppNodeClocksMetricAttributeKeyVppNodeName    VppNodeClocksMetricAttributeKey = "vpp.node.name"
-	VppNodeClocksMetricAttributeKeyVppThreadIndex VppNodeClocksMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppNodeClocksMetricConfig provides config for the vpp.node.clocks metric.
 type VppNodeClocksMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                            `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppNodeClocksMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppNodeClocksMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -979,40 +407,10 @@ func (ms *VppNodeClocksMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppNodeClocksMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppNodeClocksMetricAttributeKeyVppNodeName, VppNodeClocksMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.node.clocks doesn't have an attribute %v, valid attributes: [vpp.node.name, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppNodeErrorsMetricAttributeKey specifies the key of an attribute for the vpp.node.errors metric.
-type VppNodeErrorsMetricAttributeKey string
-
-const (
-	VppNodeErrorsMetricAttributeKeyVppNodeName    VppNodeErrorsMetricAttributeKey = "vpp.node.name"
-	VppNodeErrorsMetricAttributeKeyVppErrorReason VppNodeErrorsMetricAttributeKey = "vpp.error.reason"
-	VppNodeErrorsMetricAttributeKeyVppThreadIndex VppNodeErrorsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppNodeErrorsMetricConfig provides config for the vpp.node.errors metric.
 type VppNodeErrorsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                            `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppNodeErrorsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppNodeErrorsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -1029,39 +427,10 @@ func (ms *VppNodeErrorsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppNodeErrorsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppNodeErrorsMetricAttributeKeyVppNodeName, VppNodeErrorsMetricAttributeKeyVppErrorReason, VppNodeErrorsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.node.errors doesn't have an attribute %v, valid attributes: [vpp.node.name, vpp.error.reason, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppNodeSuspendsMetricAttributeKey specifies the key of an attribute for the vpp.node.suspends metric.
-type VppNodeSuspendsMetricAttributeKey string
-
-const (
-	VppNodeSuspendsMetricAttributeKeyVppNodeName    VppNodeSuspendsMetricAttributeKey = "vpp.node.name"
-	VppNodeSuspendsMetricAttributeKeyVppThreadIndex VppNodeSuspendsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppNodeSuspendsMetricConfig provides config for the vpp.node.suspends metric.
 type VppNodeSuspendsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                              `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppNodeSuspendsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppNodeSuspendsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -1078,39 +447,10 @@ func (ms *VppNodeSuspendsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppNodeSuspendsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppNodeSuspendsMetricAttributeKeyVppNodeName, VppNodeSuspendsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.node.suspends doesn't have an attribute %v, valid attributes: [vpp.node.name, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppNodeVectorsMetricAttributeKey specifies the key of an attribute for the vpp.node.vectors metric.
-type VppNodeVectorsMetricAttributeKey string
-
-const (
-	VppNodeVectorsMetricAttributeKeyVppNodeName    VppNodeVectorsMetricAttributeKey = "vpp.node.name"
-	VppNodeVectorsMetricAttributeKeyVppThreadIndex VppNodeVectorsMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppNodeVectorsMetricConfig provides config for the vpp.node.vectors metric.
 type VppNodeVectorsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                             `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppNodeVectorsMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppNodeVectorsMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -1127,41 +467,10 @@ func (ms *VppNodeVectorsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppNodeVectorsMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppNodeVectorsMetricAttributeKeyVppNodeName, VppNodeVectorsMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.node.vectors doesn't have an attribute %v, valid attributes: [vpp.node.name, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppStatCounterMetricAttributeKey specifies the key of an attribute for the vpp.stat.counter metric.
-type VppStatCounterMetricAttributeKey string
-
-const (
-	VppStatCounterMetricAttributeKeyVppStatName    VppStatCounterMetricAttributeKey = "vpp.stat.name"
-	VppStatCounterMetricAttributeKeyVppStatIndex   VppStatCounterMetricAttributeKey = "vpp.stat.index"
-	VppStatCounterMetricAttributeKeyVppStatField   VppStatCounterMetricAttributeKey = "vpp.stat.field"
-	VppStatCounterMetricAttributeKeyVppThreadIndex VppStatCounterMetricAttributeKey = "vpp.thread.index"
-)
-
 // VppStatCounterMetricConfig provides config for the vpp.stat.counter metric.
 type VppStatCounterMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                             `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppStatCounterMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppStatCounterMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -1178,38 +487,10 @@ func (ms *VppStatCounterMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
-func (ms *VppStatCounterMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppStatCounterMetricAttributeKeyVppStatName, VppStatCounterMetricAttributeKeyVppStatIndex, VppStatCounterMetricAttributeKeyVppStatField, VppStatCounterMetricAttributeKeyVppThreadIndex:
-		default:
-			return fmt.Errorf("metric vpp.stat.counter doesn't have an attribute %v, valid attributes: [vpp.stat.name, vpp.stat.index, vpp.stat.field, vpp.thread.index]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
-	return nil
-}
-
-// VppStatGaugeMetricAttributeKey specifies the key of an attribute for the vpp.stat.gauge metric.
-type VppStatGaugeMetricAttributeKey string
-
-const (
-	VppStatGaugeMetricAttributeKeyVppStatName VppStatGaugeMetricAttributeKey = "vpp.stat.name"
-)
-
 // VppStatGaugeMetricConfig provides config for the vpp.stat.gauge metric.
 type VppStatGaugeMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
 	enabledSetByUser bool
-
-	AggregationStrategy string                           `mapstructure:"aggregation_strategy"`
-	EnabledAttributes   []VppStatGaugeMetricAttributeKey `mapstructure:"attributes"`
 }
 
 func (ms *VppStatGaugeMetricConfig) Unmarshal(parser *confmap.Conf) error {
@@ -1223,24 +504,6 @@ func (ms *VppStatGaugeMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	}
 
 	ms.enabledSetByUser = parser.IsSet("enabled")
-	return nil
-}
-
-func (ms *VppStatGaugeMetricConfig) Validate() error {
-	for _, val := range ms.EnabledAttributes {
-		switch val {
-		case VppStatGaugeMetricAttributeKeyVppStatName:
-		default:
-			return fmt.Errorf("metric vpp.stat.gauge doesn't have an attribute %v, valid attributes: [vpp.stat.name]", val)
-		}
-	}
-
-	switch ms.AggregationStrategy {
-	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
-	default:
-		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
-	}
-
 	return nil
 }
 
@@ -1381,127 +644,79 @@ type MetricsConfig struct {
 func DefaultMetricsConfig() MetricsConfig {
 	return MetricsConfig{
 		VppBufferPoolBuffers: VppBufferPoolBuffersMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []VppBufferPoolBuffersMetricAttributeKey{VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolName, VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolState},
+			Enabled: true,
 		},
 		VppInputRate: VppInputRateMetricConfig{
 			Enabled: true,
 		},
 		VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []VppInterfaceAdminUpMetricAttributeKey{VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID},
+			Enabled: true,
 		},
 		VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfaceCastIoMetricAttributeKey{VppInterfaceCastIoMetricAttributeKeyVppInterfaceName, VppInterfaceCastIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastIoMetricAttributeKeyNetworkIoDirection, VppInterfaceCastIoMetricAttributeKeyVppInterfaceCast, VppInterfaceCastIoMetricAttributeKeyVppThreadIndex},
+			Enabled: false,
 		},
 		VppInterfaceCastPackets: VppInterfaceCastPacketsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfaceCastPacketsMetricAttributeKey{VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastPacketsMetricAttributeKeyNetworkIoDirection, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceCast, VppInterfaceCastPacketsMetricAttributeKeyVppThreadIndex},
+			Enabled: false,
 		},
 		VppInterfaceDrops: VppInterfaceDropsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfaceDropsMetricAttributeKey{VppInterfaceDropsMetricAttributeKeyVppInterfaceName, VppInterfaceDropsMetricAttributeKeyVppInterfaceIndex, VppInterfaceDropsMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppInterfaceErrors: VppInterfaceErrorsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfaceErrorsMetricAttributeKey{VppInterfaceErrorsMetricAttributeKeyVppInterfaceName, VppInterfaceErrorsMetricAttributeKeyVppInterfaceIndex, VppInterfaceErrorsMetricAttributeKeyNetworkIoDirection, VppInterfaceErrorsMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppInterfaceIo: VppInterfaceIoMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfaceIoMetricAttributeKey{VppInterfaceIoMetricAttributeKeyVppInterfaceName, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceIoMetricAttributeKeyNetworkIoDirection, VppInterfaceIoMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []VppInterfaceLinkSpeedMetricAttributeKey{VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID},
+			Enabled: true,
 		},
 		VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []VppInterfaceLinkUpMetricAttributeKey{VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID},
+			Enabled: true,
 		},
 		VppInterfaceMtu: VppInterfaceMtuMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []VppInterfaceMtuMetricAttributeKey{VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver, VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceMtuMetricAttributeKeyVppInterfaceTag, VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName, VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID},
+			Enabled: true,
 		},
 		VppInterfacePackets: VppInterfacePacketsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfacePacketsMetricAttributeKey{VppInterfacePacketsMetricAttributeKeyVppInterfaceName, VppInterfacePacketsMetricAttributeKeyVppInterfaceIndex, VppInterfacePacketsMetricAttributeKeyNetworkIoDirection, VppInterfacePacketsMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppInterfaceProtocolPackets: VppInterfaceProtocolPacketsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfaceProtocolPacketsMetricAttributeKey{VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceProtocolPacketsMetricAttributeKeyVppProtocol, VppInterfaceProtocolPacketsMetricAttributeKeyVppThreadIndex},
+			Enabled: false,
 		},
 		VppInterfacePunts: VppInterfacePuntsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfacePuntsMetricAttributeKey{VppInterfacePuntsMetricAttributeKeyVppInterfaceName, VppInterfacePuntsMetricAttributeKeyVppInterfaceIndex, VppInterfacePuntsMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppInterfaceRxMissed: VppInterfaceRxMissedMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfaceRxMissedMetricAttributeKey{VppInterfaceRxMissedMetricAttributeKeyVppInterfaceName, VppInterfaceRxMissedMetricAttributeKeyVppInterfaceIndex, VppInterfaceRxMissedMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppInterfaceRxNoBuffer: VppInterfaceRxNoBufferMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppInterfaceRxNoBufferMetricAttributeKey{VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceName, VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceIndex, VppInterfaceRxNoBufferMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppMemoryHeapSize: VppMemoryHeapSizeMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []VppMemoryHeapSizeMetricAttributeKey{VppMemoryHeapSizeMetricAttributeKeyVppMemoryHeapName},
+			Enabled: true,
 		},
 		VppMemoryHeapUsage: VppMemoryHeapUsageMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []VppMemoryHeapUsageMetricAttributeKey{VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapName, VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapState},
+			Enabled: true,
 		},
 		VppNodeCalls: VppNodeCallsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppNodeCallsMetricAttributeKey{VppNodeCallsMetricAttributeKeyVppNodeName, VppNodeCallsMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppNodeClocks: VppNodeClocksMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppNodeClocksMetricAttributeKey{VppNodeClocksMetricAttributeKeyVppNodeName, VppNodeClocksMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppNodeErrors: VppNodeErrorsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppNodeErrorsMetricAttributeKey{VppNodeErrorsMetricAttributeKeyVppNodeName, VppNodeErrorsMetricAttributeKeyVppErrorReason, VppNodeErrorsMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppNodeSuspends: VppNodeSuspendsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppNodeSuspendsMetricAttributeKey{VppNodeSuspendsMetricAttributeKeyVppNodeName, VppNodeSuspendsMetricAttributeKeyVppThreadIndex},
+			Enabled: false,
 		},
 		VppNodeVectors: VppNodeVectorsMetricConfig{
-			Enabled:             true,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppNodeVectorsMetricAttributeKey{VppNodeVectorsMetricAttributeKeyVppNodeName, VppNodeVectorsMetricAttributeKeyVppThreadIndex},
+			Enabled: true,
 		},
 		VppStatCounter: VppStatCounterMetricConfig{
-			Enabled:             false,
-			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []VppStatCounterMetricAttributeKey{VppStatCounterMetricAttributeKeyVppStatName, VppStatCounterMetricAttributeKeyVppStatIndex, VppStatCounterMetricAttributeKeyVppStatField, VppStatCounterMetricAttributeKeyVppThreadIndex},
+			Enabled: false,
 		},
 		VppStatGauge: VppStatGaugeMetricConfig{
-			Enabled:             false,
-			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []VppStatGaugeMetricAttributeKey{VppStatGaugeMetricAttributeKeyVppStatName},
+			Enabled: false,
 		},
 		VppUptime: VppUptimeMetricConfig{
 			Enabled: true,

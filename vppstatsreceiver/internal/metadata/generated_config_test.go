@@ -27,127 +27,79 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			want: MetricsBuilderConfig{
 				Metrics: MetricsConfig{
 					VppBufferPoolBuffers: VppBufferPoolBuffersMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppBufferPoolBuffersMetricAttributeKey{VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolName, VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolState},
+						Enabled: true,
 					},
 					VppInputRate: VppInputRateMetricConfig{
 						Enabled: true,
 					},
 					VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppInterfaceAdminUpMetricAttributeKey{VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID},
+						Enabled: true,
 					},
 					VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceCastIoMetricAttributeKey{VppInterfaceCastIoMetricAttributeKeyVppInterfaceName, VppInterfaceCastIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastIoMetricAttributeKeyNetworkIoDirection, VppInterfaceCastIoMetricAttributeKeyVppInterfaceCast, VppInterfaceCastIoMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfaceCastPackets: VppInterfaceCastPacketsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceCastPacketsMetricAttributeKey{VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastPacketsMetricAttributeKeyNetworkIoDirection, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceCast, VppInterfaceCastPacketsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfaceDrops: VppInterfaceDropsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceDropsMetricAttributeKey{VppInterfaceDropsMetricAttributeKeyVppInterfaceName, VppInterfaceDropsMetricAttributeKeyVppInterfaceIndex, VppInterfaceDropsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfaceErrors: VppInterfaceErrorsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceErrorsMetricAttributeKey{VppInterfaceErrorsMetricAttributeKeyVppInterfaceName, VppInterfaceErrorsMetricAttributeKeyVppInterfaceIndex, VppInterfaceErrorsMetricAttributeKeyNetworkIoDirection, VppInterfaceErrorsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfaceIo: VppInterfaceIoMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceIoMetricAttributeKey{VppInterfaceIoMetricAttributeKeyVppInterfaceName, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceIoMetricAttributeKeyNetworkIoDirection, VppInterfaceIoMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppInterfaceLinkSpeedMetricAttributeKey{VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID},
+						Enabled: true,
 					},
 					VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppInterfaceLinkUpMetricAttributeKey{VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID},
+						Enabled: true,
 					},
 					VppInterfaceMtu: VppInterfaceMtuMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppInterfaceMtuMetricAttributeKey{VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver, VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceMtuMetricAttributeKeyVppInterfaceTag, VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName, VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID},
+						Enabled: true,
 					},
 					VppInterfacePackets: VppInterfacePacketsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfacePacketsMetricAttributeKey{VppInterfacePacketsMetricAttributeKeyVppInterfaceName, VppInterfacePacketsMetricAttributeKeyVppInterfaceIndex, VppInterfacePacketsMetricAttributeKeyNetworkIoDirection, VppInterfacePacketsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfaceProtocolPackets: VppInterfaceProtocolPacketsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceProtocolPacketsMetricAttributeKey{VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceProtocolPacketsMetricAttributeKeyVppProtocol, VppInterfaceProtocolPacketsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfacePunts: VppInterfacePuntsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfacePuntsMetricAttributeKey{VppInterfacePuntsMetricAttributeKeyVppInterfaceName, VppInterfacePuntsMetricAttributeKeyVppInterfaceIndex, VppInterfacePuntsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfaceRxMissed: VppInterfaceRxMissedMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceRxMissedMetricAttributeKey{VppInterfaceRxMissedMetricAttributeKeyVppInterfaceName, VppInterfaceRxMissedMetricAttributeKeyVppInterfaceIndex, VppInterfaceRxMissedMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppInterfaceRxNoBuffer: VppInterfaceRxNoBufferMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceRxNoBufferMetricAttributeKey{VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceName, VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceIndex, VppInterfaceRxNoBufferMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppMemoryHeapSize: VppMemoryHeapSizeMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppMemoryHeapSizeMetricAttributeKey{VppMemoryHeapSizeMetricAttributeKeyVppMemoryHeapName},
+						Enabled: true,
 					},
 					VppMemoryHeapUsage: VppMemoryHeapUsageMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppMemoryHeapUsageMetricAttributeKey{VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapName, VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapState},
+						Enabled: true,
 					},
 					VppNodeCalls: VppNodeCallsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeCallsMetricAttributeKey{VppNodeCallsMetricAttributeKeyVppNodeName, VppNodeCallsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppNodeClocks: VppNodeClocksMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeClocksMetricAttributeKey{VppNodeClocksMetricAttributeKeyVppNodeName, VppNodeClocksMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppNodeErrors: VppNodeErrorsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeErrorsMetricAttributeKey{VppNodeErrorsMetricAttributeKeyVppNodeName, VppNodeErrorsMetricAttributeKeyVppErrorReason, VppNodeErrorsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppNodeSuspends: VppNodeSuspendsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeSuspendsMetricAttributeKey{VppNodeSuspendsMetricAttributeKeyVppNodeName, VppNodeSuspendsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppNodeVectors: VppNodeVectorsMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeVectorsMetricAttributeKey{VppNodeVectorsMetricAttributeKeyVppNodeName, VppNodeVectorsMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppStatCounter: VppStatCounterMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppStatCounterMetricAttributeKey{VppStatCounterMetricAttributeKeyVppStatName, VppStatCounterMetricAttributeKeyVppStatIndex, VppStatCounterMetricAttributeKeyVppStatField, VppStatCounterMetricAttributeKeyVppThreadIndex},
+						Enabled: true,
 					},
 					VppStatGauge: VppStatGaugeMetricConfig{
-						Enabled:             true,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppStatGaugeMetricAttributeKey{VppStatGaugeMetricAttributeKeyVppStatName},
+						Enabled: true,
 					},
 					VppUptime: VppUptimeMetricConfig{
 						Enabled: true,
@@ -179,127 +131,79 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			want: MetricsBuilderConfig{
 				Metrics: MetricsConfig{
 					VppBufferPoolBuffers: VppBufferPoolBuffersMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppBufferPoolBuffersMetricAttributeKey{VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolName, VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolState},
+						Enabled: false,
 					},
 					VppInputRate: VppInputRateMetricConfig{
 						Enabled: false,
 					},
 					VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppInterfaceAdminUpMetricAttributeKey{VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceAdminUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceTag, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceSubID},
+						Enabled: false,
 					},
 					VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceCastIoMetricAttributeKey{VppInterfaceCastIoMetricAttributeKeyVppInterfaceName, VppInterfaceCastIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastIoMetricAttributeKeyNetworkIoDirection, VppInterfaceCastIoMetricAttributeKeyVppInterfaceCast, VppInterfaceCastIoMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfaceCastPackets: VppInterfaceCastPacketsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceCastPacketsMetricAttributeKey{VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceCastPacketsMetricAttributeKeyNetworkIoDirection, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceCast, VppInterfaceCastPacketsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfaceDrops: VppInterfaceDropsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceDropsMetricAttributeKey{VppInterfaceDropsMetricAttributeKeyVppInterfaceName, VppInterfaceDropsMetricAttributeKeyVppInterfaceIndex, VppInterfaceDropsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfaceErrors: VppInterfaceErrorsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceErrorsMetricAttributeKey{VppInterfaceErrorsMetricAttributeKeyVppInterfaceName, VppInterfaceErrorsMetricAttributeKeyVppInterfaceIndex, VppInterfaceErrorsMetricAttributeKeyNetworkIoDirection, VppInterfaceErrorsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfaceIo: VppInterfaceIoMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceIoMetricAttributeKey{VppInterfaceIoMetricAttributeKeyVppInterfaceName, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex, VppInterfaceIoMetricAttributeKeyNetworkIoDirection, VppInterfaceIoMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppInterfaceLinkSpeedMetricAttributeKey{VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkSpeedMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceSubID},
+						Enabled: false,
 					},
 					VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppInterfaceLinkUpMetricAttributeKey{VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver, VppInterfaceLinkUpMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceTag, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceParentName, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceSubID},
+						Enabled: false,
 					},
 					VppInterfaceMtu: VppInterfaceMtuMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppInterfaceMtuMetricAttributeKey{VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver, VppInterfaceMtuMetricAttributeKeyHwNetworkPhysicalAddress, VppInterfaceMtuMetricAttributeKeyVppInterfaceTag, VppInterfaceMtuMetricAttributeKeyVppInterfaceParentName, VppInterfaceMtuMetricAttributeKeyVppInterfaceSubID},
+						Enabled: false,
 					},
 					VppInterfacePackets: VppInterfacePacketsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfacePacketsMetricAttributeKey{VppInterfacePacketsMetricAttributeKeyVppInterfaceName, VppInterfacePacketsMetricAttributeKeyVppInterfaceIndex, VppInterfacePacketsMetricAttributeKeyNetworkIoDirection, VppInterfacePacketsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfaceProtocolPackets: VppInterfaceProtocolPacketsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceProtocolPacketsMetricAttributeKey{VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceName, VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceIndex, VppInterfaceProtocolPacketsMetricAttributeKeyVppProtocol, VppInterfaceProtocolPacketsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfacePunts: VppInterfacePuntsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfacePuntsMetricAttributeKey{VppInterfacePuntsMetricAttributeKeyVppInterfaceName, VppInterfacePuntsMetricAttributeKeyVppInterfaceIndex, VppInterfacePuntsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfaceRxMissed: VppInterfaceRxMissedMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceRxMissedMetricAttributeKey{VppInterfaceRxMissedMetricAttributeKeyVppInterfaceName, VppInterfaceRxMissedMetricAttributeKeyVppInterfaceIndex, VppInterfaceRxMissedMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppInterfaceRxNoBuffer: VppInterfaceRxNoBufferMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppInterfaceRxNoBufferMetricAttributeKey{VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceName, VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceIndex, VppInterfaceRxNoBufferMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppMemoryHeapSize: VppMemoryHeapSizeMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppMemoryHeapSizeMetricAttributeKey{VppMemoryHeapSizeMetricAttributeKeyVppMemoryHeapName},
+						Enabled: false,
 					},
 					VppMemoryHeapUsage: VppMemoryHeapUsageMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppMemoryHeapUsageMetricAttributeKey{VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapName, VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapState},
+						Enabled: false,
 					},
 					VppNodeCalls: VppNodeCallsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeCallsMetricAttributeKey{VppNodeCallsMetricAttributeKeyVppNodeName, VppNodeCallsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppNodeClocks: VppNodeClocksMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeClocksMetricAttributeKey{VppNodeClocksMetricAttributeKeyVppNodeName, VppNodeClocksMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppNodeErrors: VppNodeErrorsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeErrorsMetricAttributeKey{VppNodeErrorsMetricAttributeKeyVppNodeName, VppNodeErrorsMetricAttributeKeyVppErrorReason, VppNodeErrorsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppNodeSuspends: VppNodeSuspendsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeSuspendsMetricAttributeKey{VppNodeSuspendsMetricAttributeKeyVppNodeName, VppNodeSuspendsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppNodeVectors: VppNodeVectorsMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppNodeVectorsMetricAttributeKey{VppNodeVectorsMetricAttributeKeyVppNodeName, VppNodeVectorsMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppStatCounter: VppStatCounterMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []VppStatCounterMetricAttributeKey{VppStatCounterMetricAttributeKeyVppStatName, VppStatCounterMetricAttributeKeyVppStatIndex, VppStatCounterMetricAttributeKeyVppStatField, VppStatCounterMetricAttributeKeyVppThreadIndex},
+						Enabled: false,
 					},
 					VppStatGauge: VppStatGaugeMetricConfig{
-						Enabled:             false,
-						AggregationStrategy: AggregationStrategyAvg,
-						EnabledAttributes:   []VppStatGaugeMetricAttributeKey{VppStatGaugeMetricAttributeKeyVppStatName},
+						Enabled: false,
 					},
 					VppUptime: VppUptimeMetricConfig{
 						Enabled: false,
@@ -334,293 +238,6 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
-}
-func TestVppBufferPoolBuffersMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppBufferPoolBuffers
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppBufferPoolBuffersMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.buffer_pool.buffers doesn't have an attribute invalid, valid attributes: [vpp.buffer_pool.name, vpp.buffer_pool.state]")
-
-	cfg = DefaultMetricsConfig().VppBufferPoolBuffers
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceAdminUpMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceAdminUp
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceAdminUpMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.admin.up doesn't have an attribute invalid, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceAdminUp
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceCastIoMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceCastIo
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceCastIoMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.cast.io doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.interface.cast, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceCastIo
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceCastPacketsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceCastPackets
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceCastPacketsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.cast.packets doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.interface.cast, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceCastPackets
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceDropsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceDrops
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceDropsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.drops doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceDrops
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceErrorsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceErrors
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceErrorsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.errors doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceErrors
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceIoMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceIo
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceIoMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.io doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceIo
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceLinkSpeedMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceLinkSpeed
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceLinkSpeedMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.link.speed doesn't have an attribute invalid, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceLinkSpeed
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceLinkUpMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceLinkUp
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceLinkUpMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.link.up doesn't have an attribute invalid, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceLinkUp
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceMtuMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceMtu
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceMtuMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.mtu doesn't have an attribute invalid, valid attributes: [network.interface.name, vpp.interface.index, vpp.interface.driver, hw.network.physical_address, vpp.interface.tag, vpp.interface.parent.name, vpp.interface.sub_id]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceMtu
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfacePacketsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfacePackets
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfacePacketsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.packets doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, network.io.direction, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfacePackets
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceProtocolPacketsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceProtocolPackets
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceProtocolPacketsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.protocol.packets doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.protocol, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceProtocolPackets
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfacePuntsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfacePunts
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfacePuntsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.punts doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfacePunts
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceRxMissedMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceRxMissed
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceRxMissedMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.rx.missed doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceRxMissed
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppInterfaceRxNoBufferMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppInterfaceRxNoBuffer
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppInterfaceRxNoBufferMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.interface.rx.no_buffer doesn't have an attribute invalid, valid attributes: [vpp.interface.name, vpp.interface.index, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppInterfaceRxNoBuffer
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppMemoryHeapSizeMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppMemoryHeapSize
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppMemoryHeapSizeMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.memory.heap.size doesn't have an attribute invalid, valid attributes: [vpp.memory.heap.name]")
-
-	cfg = DefaultMetricsConfig().VppMemoryHeapSize
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppMemoryHeapUsageMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppMemoryHeapUsage
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppMemoryHeapUsageMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.memory.heap.usage doesn't have an attribute invalid, valid attributes: [vpp.memory.heap.name, vpp.memory.heap.state]")
-
-	cfg = DefaultMetricsConfig().VppMemoryHeapUsage
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppNodeCallsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppNodeCalls
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppNodeCallsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.node.calls doesn't have an attribute invalid, valid attributes: [vpp.node.name, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppNodeCalls
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppNodeClocksMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppNodeClocks
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppNodeClocksMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.node.clocks doesn't have an attribute invalid, valid attributes: [vpp.node.name, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppNodeClocks
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppNodeErrorsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppNodeErrors
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppNodeErrorsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.node.errors doesn't have an attribute invalid, valid attributes: [vpp.node.name, vpp.error.reason, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppNodeErrors
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppNodeSuspendsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppNodeSuspends
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppNodeSuspendsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.node.suspends doesn't have an attribute invalid, valid attributes: [vpp.node.name, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppNodeSuspends
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppNodeVectorsMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppNodeVectors
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppNodeVectorsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.node.vectors doesn't have an attribute invalid, valid attributes: [vpp.node.name, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppNodeVectors
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppStatCounterMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppStatCounter
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppStatCounterMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.stat.counter doesn't have an attribute invalid, valid attributes: [vpp.stat.name, vpp.stat.index, vpp.stat.field, vpp.thread.index]")
-
-	cfg = DefaultMetricsConfig().VppStatCounter
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
-}
-
-func TestVppStatGaugeMetricsConfig_Validate(t *testing.T) {
-	cfg := DefaultMetricsConfig().VppStatGauge
-	require.NoError(t, cfg.Validate())
-
-	cfg.EnabledAttributes = []VppStatGaugeMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric vpp.stat.gauge doesn't have an attribute invalid, valid attributes: [vpp.stat.name]")
-
-	cfg = DefaultMetricsConfig().VppStatGauge
-	cfg.AggregationStrategy = "invalid"
-	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
 
 func loadMetricsBuilderConfig(t *testing.T, name string) MetricsBuilderConfig {

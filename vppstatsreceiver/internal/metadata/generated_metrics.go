@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
-	"slices"
+	conventions "go.opentelemetry.io/otel/semconv/v1.38.0"
 	"time"
 )
 
@@ -175,23 +175,23 @@ var MetricsInfo = metricsInfo{
 	},
 	VppInterfaceCastIo: metricInfo{
 		Name:       "vpp.interface.cast.io",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
 	},
 	VppInterfaceCastPackets: metricInfo{
 		Name:       "vpp.interface.cast.packets",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
 	},
 	VppInterfaceDrops: metricInfo{
 		Name:       "vpp.interface.drops",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.thread.index"},
 	},
 	VppInterfaceErrors: metricInfo{
 		Name:       "vpp.interface.errors",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
 	},
 	VppInterfaceIo: metricInfo{
 		Name:       "vpp.interface.io",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
 	},
 	VppInterfaceLinkSpeed: metricInfo{
 		Name:       "vpp.interface.link.speed",
@@ -207,23 +207,23 @@ var MetricsInfo = metricsInfo{
 	},
 	VppInterfacePackets: metricInfo{
 		Name:       "vpp.interface.packets",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
 	},
 	VppInterfaceProtocolPackets: metricInfo{
 		Name:       "vpp.interface.protocol.packets",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.protocol", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.protocol", "vpp.thread.index"},
 	},
 	VppInterfacePunts: metricInfo{
 		Name:       "vpp.interface.punts",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.thread.index"},
 	},
 	VppInterfaceRxMissed: metricInfo{
 		Name:       "vpp.interface.rx.missed",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.thread.index"},
 	},
 	VppInterfaceRxNoBuffer: metricInfo{
 		Name:       "vpp.interface.rx.no_buffer",
-		Attributes: []string{"vpp.interface.name", "vpp.interface.index", "vpp.thread.index"},
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.thread.index"},
 	},
 	VppMemoryHeapSize: metricInfo{
 		Name:       "vpp.memory.heap.size",
@@ -371,10 +371,9 @@ func WithVppThreadIndexMetricAttribute(vppThreadIndexAttributeValue int64) Metri
 }
 
 type metricVppBufferPoolBuffers struct {
-	data          pmetric.Metric                   // data buffer for generated metric.
-	config        VppBufferPoolBuffersMetricConfig // metric config provided by user.
-	capacity      int                              // max observed number of data points added to the metric.
-	aggDataPoints []int64                          // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                   // data buffer for generated metric.
+	config   VppBufferPoolBuffersMetricConfig // metric config provided by user.
+	capacity int                              // max observed number of data points added to the metric.
 }
 
 // init fills vpp.buffer_pool.buffers metric with initial data.
@@ -384,51 +383,18 @@ func (m *metricVppBufferPoolBuffers) init() {
 	m.data.SetUnit("{buffer}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppBufferPoolBuffers) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppBufferPoolNameAttributeValue string, vppBufferPoolStateAttributeValue string) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolName) {
-		dp.Attributes().PutStr("vpp.buffer_pool.name", vppBufferPoolNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppBufferPoolBuffersMetricAttributeKeyVppBufferPoolState) {
-		dp.Attributes().PutStr("vpp.buffer_pool.state", vppBufferPoolStateAttributeValue)
-	}
-
-	var s string
-	dps := m.data.Gauge().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
 	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
+	dp.Attributes().PutStr("vpp.buffer_pool.name", vppBufferPoolNameAttributeValue)
+	dp.Attributes().PutStr("vpp.buffer_pool.state", vppBufferPoolStateAttributeValue)
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -441,11 +407,6 @@ func (m *metricVppBufferPoolBuffers) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppBufferPoolBuffers) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -513,10 +474,9 @@ func newMetricVppInputRate(cfg VppInputRateMetricConfig) metricVppInputRate {
 }
 
 type metricVppInterfaceAdminUp struct {
-	data          pmetric.Metric                  // data buffer for generated metric.
-	config        VppInterfaceAdminUpMetricConfig // metric config provided by user.
-	capacity      int                             // max observed number of data points added to the metric.
-	aggDataPoints []int64                         // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                  // data buffer for generated metric.
+	config   VppInterfaceAdminUpMetricConfig // metric config provided by user.
+	capacity int                             // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.admin.up metric with initial data.
@@ -526,57 +486,22 @@ func (m *metricVppInterfaceAdminUp) init() {
 	m.data.SetUnit("{state}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppInterfaceAdminUp) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceAdminUpMetricAttributeKeyNetworkInterfaceName) {
-		dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceAdminUpMetricAttributeKeyVppInterfaceDriver) {
-		dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Gauge().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -589,11 +514,6 @@ func (m *metricVppInterfaceAdminUp) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceAdminUp) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -611,10 +531,9 @@ func newMetricVppInterfaceAdminUp(cfg VppInterfaceAdminUpMetricConfig) metricVpp
 }
 
 type metricVppInterfaceCastIo struct {
-	data          pmetric.Metric                 // data buffer for generated metric.
-	config        VppInterfaceCastIoMetricConfig // metric config provided by user.
-	capacity      int                            // max observed number of data points added to the metric.
-	aggDataPoints []int64                        // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                 // data buffer for generated metric.
+	config   VppInterfaceCastIoMetricConfig // metric config provided by user.
+	capacity int                            // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.cast.io metric with initial data.
@@ -626,60 +545,23 @@ func (m *metricVppInterfaceCastIo) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfaceCastIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, vppInterfaceCastAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceCastIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, vppInterfaceCastAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceCastIoMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceCastIoMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceCastIoMetricAttributeKeyNetworkIoDirection) {
-		dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceCastIoMetricAttributeKeyVppInterfaceCast) {
-		dp.Attributes().PutStr("vpp.interface.cast", vppInterfaceCastAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.cast", vppInterfaceCastAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -692,11 +574,6 @@ func (m *metricVppInterfaceCastIo) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceCastIo) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -714,10 +591,9 @@ func newMetricVppInterfaceCastIo(cfg VppInterfaceCastIoMetricConfig) metricVppIn
 }
 
 type metricVppInterfaceCastPackets struct {
-	data          pmetric.Metric                      // data buffer for generated metric.
-	config        VppInterfaceCastPacketsMetricConfig // metric config provided by user.
-	capacity      int                                 // max observed number of data points added to the metric.
-	aggDataPoints []int64                             // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                      // data buffer for generated metric.
+	config   VppInterfaceCastPacketsMetricConfig // metric config provided by user.
+	capacity int                                 // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.cast.packets metric with initial data.
@@ -729,60 +605,23 @@ func (m *metricVppInterfaceCastPackets) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfaceCastPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, vppInterfaceCastAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceCastPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, vppInterfaceCastAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceCastPacketsMetricAttributeKeyNetworkIoDirection) {
-		dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceCastPacketsMetricAttributeKeyVppInterfaceCast) {
-		dp.Attributes().PutStr("vpp.interface.cast", vppInterfaceCastAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.cast", vppInterfaceCastAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -795,11 +634,6 @@ func (m *metricVppInterfaceCastPackets) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceCastPackets) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -817,10 +651,9 @@ func newMetricVppInterfaceCastPackets(cfg VppInterfaceCastPacketsMetricConfig) m
 }
 
 type metricVppInterfaceDrops struct {
-	data          pmetric.Metric                // data buffer for generated metric.
-	config        VppInterfaceDropsMetricConfig // metric config provided by user.
-	capacity      int                           // max observed number of data points added to the metric.
-	aggDataPoints []int64                       // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                // data buffer for generated metric.
+	config   VppInterfaceDropsMetricConfig // metric config provided by user.
+	capacity int                           // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.drops metric with initial data.
@@ -832,54 +665,21 @@ func (m *metricVppInterfaceDrops) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfaceDrops) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceDrops) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceDropsMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceDropsMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -892,11 +692,6 @@ func (m *metricVppInterfaceDrops) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceDrops) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -914,10 +709,9 @@ func newMetricVppInterfaceDrops(cfg VppInterfaceDropsMetricConfig) metricVppInte
 }
 
 type metricVppInterfaceErrors struct {
-	data          pmetric.Metric                 // data buffer for generated metric.
-	config        VppInterfaceErrorsMetricConfig // metric config provided by user.
-	capacity      int                            // max observed number of data points added to the metric.
-	aggDataPoints []int64                        // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                 // data buffer for generated metric.
+	config   VppInterfaceErrorsMetricConfig // metric config provided by user.
+	capacity int                            // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.errors metric with initial data.
@@ -929,57 +723,22 @@ func (m *metricVppInterfaceErrors) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfaceErrors) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceErrors) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceErrorsMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceErrorsMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceErrorsMetricAttributeKeyNetworkIoDirection) {
-		dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -992,11 +751,6 @@ func (m *metricVppInterfaceErrors) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceErrors) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1014,10 +768,9 @@ func newMetricVppInterfaceErrors(cfg VppInterfaceErrorsMetricConfig) metricVppIn
 }
 
 type metricVppInterfaceIo struct {
-	data          pmetric.Metric             // data buffer for generated metric.
-	config        VppInterfaceIoMetricConfig // metric config provided by user.
-	capacity      int                        // max observed number of data points added to the metric.
-	aggDataPoints []int64                    // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric             // data buffer for generated metric.
+	config   VppInterfaceIoMetricConfig // metric config provided by user.
+	capacity int                        // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.io metric with initial data.
@@ -1029,57 +782,22 @@ func (m *metricVppInterfaceIo) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfaceIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceIoMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceIoMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceIoMetricAttributeKeyNetworkIoDirection) {
-		dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1092,11 +810,6 @@ func (m *metricVppInterfaceIo) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceIo) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1114,10 +827,9 @@ func newMetricVppInterfaceIo(cfg VppInterfaceIoMetricConfig) metricVppInterfaceI
 }
 
 type metricVppInterfaceLinkSpeed struct {
-	data          pmetric.Metric                    // data buffer for generated metric.
-	config        VppInterfaceLinkSpeedMetricConfig // metric config provided by user.
-	capacity      int                               // max observed number of data points added to the metric.
-	aggDataPoints []int64                           // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                    // data buffer for generated metric.
+	config   VppInterfaceLinkSpeedMetricConfig // metric config provided by user.
+	capacity int                               // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.link.speed metric with initial data.
@@ -1127,57 +839,22 @@ func (m *metricVppInterfaceLinkSpeed) init() {
 	m.data.SetUnit("By/s")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppInterfaceLinkSpeed) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceLinkSpeedMetricAttributeKeyNetworkInterfaceName) {
-		dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceLinkSpeedMetricAttributeKeyVppInterfaceDriver) {
-		dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Gauge().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1190,11 +867,6 @@ func (m *metricVppInterfaceLinkSpeed) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceLinkSpeed) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1212,10 +884,9 @@ func newMetricVppInterfaceLinkSpeed(cfg VppInterfaceLinkSpeedMetricConfig) metri
 }
 
 type metricVppInterfaceLinkUp struct {
-	data          pmetric.Metric                 // data buffer for generated metric.
-	config        VppInterfaceLinkUpMetricConfig // metric config provided by user.
-	capacity      int                            // max observed number of data points added to the metric.
-	aggDataPoints []int64                        // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                 // data buffer for generated metric.
+	config   VppInterfaceLinkUpMetricConfig // metric config provided by user.
+	capacity int                            // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.link.up metric with initial data.
@@ -1225,57 +896,22 @@ func (m *metricVppInterfaceLinkUp) init() {
 	m.data.SetUnit("{state}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppInterfaceLinkUp) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceLinkUpMetricAttributeKeyNetworkInterfaceName) {
-		dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceLinkUpMetricAttributeKeyVppInterfaceDriver) {
-		dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Gauge().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1288,11 +924,6 @@ func (m *metricVppInterfaceLinkUp) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceLinkUp) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1310,10 +941,9 @@ func newMetricVppInterfaceLinkUp(cfg VppInterfaceLinkUpMetricConfig) metricVppIn
 }
 
 type metricVppInterfaceMtu struct {
-	data          pmetric.Metric              // data buffer for generated metric.
-	config        VppInterfaceMtuMetricConfig // metric config provided by user.
-	capacity      int                         // max observed number of data points added to the metric.
-	aggDataPoints []int64                     // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric              // data buffer for generated metric.
+	config   VppInterfaceMtuMetricConfig // metric config provided by user.
+	capacity int                         // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.mtu metric with initial data.
@@ -1323,57 +953,22 @@ func (m *metricVppInterfaceMtu) init() {
 	m.data.SetUnit("By")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppInterfaceMtu) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceMtuMetricAttributeKeyNetworkInterfaceName) {
-		dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceMtuMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceMtuMetricAttributeKeyVppInterfaceDriver) {
-		dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Gauge().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1386,11 +981,6 @@ func (m *metricVppInterfaceMtu) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceMtu) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1408,10 +998,9 @@ func newMetricVppInterfaceMtu(cfg VppInterfaceMtuMetricConfig) metricVppInterfac
 }
 
 type metricVppInterfacePackets struct {
-	data          pmetric.Metric                  // data buffer for generated metric.
-	config        VppInterfacePacketsMetricConfig // metric config provided by user.
-	capacity      int                             // max observed number of data points added to the metric.
-	aggDataPoints []int64                         // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                  // data buffer for generated metric.
+	config   VppInterfacePacketsMetricConfig // metric config provided by user.
+	capacity int                             // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.packets metric with initial data.
@@ -1423,57 +1012,22 @@ func (m *metricVppInterfacePackets) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfacePackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfacePackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfacePacketsMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfacePacketsMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfacePacketsMetricAttributeKeyNetworkIoDirection) {
-		dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("network.io.direction", networkIoDirectionAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1486,11 +1040,6 @@ func (m *metricVppInterfacePackets) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfacePackets) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1508,10 +1057,9 @@ func newMetricVppInterfacePackets(cfg VppInterfacePacketsMetricConfig) metricVpp
 }
 
 type metricVppInterfaceProtocolPackets struct {
-	data          pmetric.Metric                          // data buffer for generated metric.
-	config        VppInterfaceProtocolPacketsMetricConfig // metric config provided by user.
-	capacity      int                                     // max observed number of data points added to the metric.
-	aggDataPoints []int64                                 // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                          // data buffer for generated metric.
+	config   VppInterfaceProtocolPacketsMetricConfig // metric config provided by user.
+	capacity int                                     // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.protocol.packets metric with initial data.
@@ -1523,57 +1071,22 @@ func (m *metricVppInterfaceProtocolPackets) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfaceProtocolPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppProtocolAttributeValue string, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceProtocolPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppProtocolAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceProtocolPacketsMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceProtocolPacketsMetricAttributeKeyVppProtocol) {
-		dp.Attributes().PutStr("vpp.protocol", vppProtocolAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.protocol", vppProtocolAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1586,11 +1099,6 @@ func (m *metricVppInterfaceProtocolPackets) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceProtocolPackets) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1608,10 +1116,9 @@ func newMetricVppInterfaceProtocolPackets(cfg VppInterfaceProtocolPacketsMetricC
 }
 
 type metricVppInterfacePunts struct {
-	data          pmetric.Metric                // data buffer for generated metric.
-	config        VppInterfacePuntsMetricConfig // metric config provided by user.
-	capacity      int                           // max observed number of data points added to the metric.
-	aggDataPoints []int64                       // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                // data buffer for generated metric.
+	config   VppInterfacePuntsMetricConfig // metric config provided by user.
+	capacity int                           // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.punts metric with initial data.
@@ -1623,54 +1130,21 @@ func (m *metricVppInterfacePunts) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfacePunts) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+func (m *metricVppInterfacePunts) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfacePuntsMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfacePuntsMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1683,11 +1157,6 @@ func (m *metricVppInterfacePunts) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfacePunts) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1705,10 +1174,9 @@ func newMetricVppInterfacePunts(cfg VppInterfacePuntsMetricConfig) metricVppInte
 }
 
 type metricVppInterfaceRxMissed struct {
-	data          pmetric.Metric                   // data buffer for generated metric.
-	config        VppInterfaceRxMissedMetricConfig // metric config provided by user.
-	capacity      int                              // max observed number of data points added to the metric.
-	aggDataPoints []int64                          // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                   // data buffer for generated metric.
+	config   VppInterfaceRxMissedMetricConfig // metric config provided by user.
+	capacity int                              // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.rx.missed metric with initial data.
@@ -1720,54 +1188,21 @@ func (m *metricVppInterfaceRxMissed) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfaceRxMissed) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceRxMissed) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceRxMissedMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceRxMissedMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1780,11 +1215,6 @@ func (m *metricVppInterfaceRxMissed) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceRxMissed) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1802,10 +1232,9 @@ func newMetricVppInterfaceRxMissed(cfg VppInterfaceRxMissedMetricConfig) metricV
 }
 
 type metricVppInterfaceRxNoBuffer struct {
-	data          pmetric.Metric                     // data buffer for generated metric.
-	config        VppInterfaceRxNoBufferMetricConfig // metric config provided by user.
-	capacity      int                                // max observed number of data points added to the metric.
-	aggDataPoints []int64                            // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                     // data buffer for generated metric.
+	config   VppInterfaceRxNoBufferMetricConfig // metric config provided by user.
+	capacity int                                // max observed number of data points added to the metric.
 }
 
 // init fills vpp.interface.rx.no_buffer metric with initial data.
@@ -1817,54 +1246,21 @@ func (m *metricVppInterfaceRxNoBuffer) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricVppInterfaceRxNoBuffer) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+func (m *metricVppInterfaceRxNoBuffer) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceName) {
-		dp.Attributes().PutStr("vpp.interface.name", vppInterfaceNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppInterfaceRxNoBufferMetricAttributeKeyVppInterfaceIndex) {
-		dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1877,11 +1273,6 @@ func (m *metricVppInterfaceRxNoBuffer) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppInterfaceRxNoBuffer) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1899,10 +1290,9 @@ func newMetricVppInterfaceRxNoBuffer(cfg VppInterfaceRxNoBufferMetricConfig) met
 }
 
 type metricVppMemoryHeapSize struct {
-	data          pmetric.Metric                // data buffer for generated metric.
-	config        VppMemoryHeapSizeMetricConfig // metric config provided by user.
-	capacity      int                           // max observed number of data points added to the metric.
-	aggDataPoints []int64                       // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                // data buffer for generated metric.
+	config   VppMemoryHeapSizeMetricConfig // metric config provided by user.
+	capacity int                           // max observed number of data points added to the metric.
 }
 
 // init fills vpp.memory.heap.size metric with initial data.
@@ -1912,48 +1302,17 @@ func (m *metricVppMemoryHeapSize) init() {
 	m.data.SetUnit("By")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppMemoryHeapSize) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppMemoryHeapNameAttributeValue string) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppMemoryHeapSizeMetricAttributeKeyVppMemoryHeapName) {
-		dp.Attributes().PutStr("vpp.memory.heap.name", vppMemoryHeapNameAttributeValue)
-	}
-
-	var s string
-	dps := m.data.Gauge().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
 	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
+	dp.Attributes().PutStr("vpp.memory.heap.name", vppMemoryHeapNameAttributeValue)
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -1966,11 +1325,6 @@ func (m *metricVppMemoryHeapSize) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppMemoryHeapSize) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -1988,10 +1342,9 @@ func newMetricVppMemoryHeapSize(cfg VppMemoryHeapSizeMetricConfig) metricVppMemo
 }
 
 type metricVppMemoryHeapUsage struct {
-	data          pmetric.Metric                 // data buffer for generated metric.
-	config        VppMemoryHeapUsageMetricConfig // metric config provided by user.
-	capacity      int                            // max observed number of data points added to the metric.
-	aggDataPoints []int64                        // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric                 // data buffer for generated metric.
+	config   VppMemoryHeapUsageMetricConfig // metric config provided by user.
+	capacity int                            // max observed number of data points added to the metric.
 }
 
 // init fills vpp.memory.heap.usage metric with initial data.
@@ -2001,51 +1354,18 @@ func (m *metricVppMemoryHeapUsage) init() {
 	m.data.SetUnit("By")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppMemoryHeapUsage) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppMemoryHeapNameAttributeValue string, vppMemoryHeapStateAttributeValue string) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapName) {
-		dp.Attributes().PutStr("vpp.memory.heap.name", vppMemoryHeapNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppMemoryHeapUsageMetricAttributeKeyVppMemoryHeapState) {
-		dp.Attributes().PutStr("vpp.memory.heap.state", vppMemoryHeapStateAttributeValue)
-	}
-
-	var s string
-	dps := m.data.Gauge().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
 	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
+	dp.Attributes().PutStr("vpp.memory.heap.name", vppMemoryHeapNameAttributeValue)
+	dp.Attributes().PutStr("vpp.memory.heap.state", vppMemoryHeapStateAttributeValue)
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -2058,11 +1378,6 @@ func (m *metricVppMemoryHeapUsage) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppMemoryHeapUsage) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -2080,10 +1395,9 @@ func newMetricVppMemoryHeapUsage(cfg VppMemoryHeapUsageMetricConfig) metricVppMe
 }
 
 type metricVppNodeCalls struct {
-	data          pmetric.Metric           // data buffer for generated metric.
-	config        VppNodeCallsMetricConfig // metric config provided by user.
-	capacity      int                      // max observed number of data points added to the metric.
-	aggDataPoints []int64                  // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric           // data buffer for generated metric.
+	config   VppNodeCallsMetricConfig // metric config provided by user.
+	capacity int                      // max observed number of data points added to the metric.
 }
 
 // init fills vpp.node.calls metric with initial data.
@@ -2095,51 +1409,20 @@ func (m *metricVppNodeCalls) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppNodeCalls) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppNodeNameAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppNodeCallsMetricAttributeKeyVppNodeName) {
-		dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -2152,11 +1435,6 @@ func (m *metricVppNodeCalls) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppNodeCalls) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -2174,10 +1452,9 @@ func newMetricVppNodeCalls(cfg VppNodeCallsMetricConfig) metricVppNodeCalls {
 }
 
 type metricVppNodeClocks struct {
-	data          pmetric.Metric            // data buffer for generated metric.
-	config        VppNodeClocksMetricConfig // metric config provided by user.
-	capacity      int                       // max observed number of data points added to the metric.
-	aggDataPoints []int64                   // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric            // data buffer for generated metric.
+	config   VppNodeClocksMetricConfig // metric config provided by user.
+	capacity int                       // max observed number of data points added to the metric.
 }
 
 // init fills vpp.node.clocks metric with initial data.
@@ -2189,51 +1466,20 @@ func (m *metricVppNodeClocks) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppNodeClocks) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppNodeNameAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppNodeClocksMetricAttributeKeyVppNodeName) {
-		dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -2246,11 +1492,6 @@ func (m *metricVppNodeClocks) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppNodeClocks) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -2268,10 +1509,9 @@ func newMetricVppNodeClocks(cfg VppNodeClocksMetricConfig) metricVppNodeClocks {
 }
 
 type metricVppNodeErrors struct {
-	data          pmetric.Metric            // data buffer for generated metric.
-	config        VppNodeErrorsMetricConfig // metric config provided by user.
-	capacity      int                       // max observed number of data points added to the metric.
-	aggDataPoints []int64                   // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric            // data buffer for generated metric.
+	config   VppNodeErrorsMetricConfig // metric config provided by user.
+	capacity int                       // max observed number of data points added to the metric.
 }
 
 // init fills vpp.node.errors metric with initial data.
@@ -2283,54 +1523,21 @@ func (m *metricVppNodeErrors) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppNodeErrors) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppNodeNameAttributeValue string, vppErrorReasonAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppNodeErrorsMetricAttributeKeyVppNodeName) {
-		dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
-	}
-	if slices.Contains(m.config.EnabledAttributes, VppNodeErrorsMetricAttributeKeyVppErrorReason) {
-		dp.Attributes().PutStr("vpp.error.reason", vppErrorReasonAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
+	dp.Attributes().PutStr("vpp.error.reason", vppErrorReasonAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -2343,11 +1550,6 @@ func (m *metricVppNodeErrors) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppNodeErrors) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -2365,10 +1567,9 @@ func newMetricVppNodeErrors(cfg VppNodeErrorsMetricConfig) metricVppNodeErrors {
 }
 
 type metricVppNodeSuspends struct {
-	data          pmetric.Metric              // data buffer for generated metric.
-	config        VppNodeSuspendsMetricConfig // metric config provided by user.
-	capacity      int                         // max observed number of data points added to the metric.
-	aggDataPoints []int64                     // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric              // data buffer for generated metric.
+	config   VppNodeSuspendsMetricConfig // metric config provided by user.
+	capacity int                         // max observed number of data points added to the metric.
 }
 
 // init fills vpp.node.suspends metric with initial data.
@@ -2380,51 +1581,20 @@ func (m *metricVppNodeSuspends) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppNodeSuspends) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppNodeNameAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppNodeSuspendsMetricAttributeKeyVppNodeName) {
-		dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -2437,11 +1607,6 @@ func (m *metricVppNodeSuspends) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppNodeSuspends) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -2459,10 +1624,9 @@ func newMetricVppNodeSuspends(cfg VppNodeSuspendsMetricConfig) metricVppNodeSusp
 }
 
 type metricVppNodeVectors struct {
-	data          pmetric.Metric             // data buffer for generated metric.
-	config        VppNodeVectorsMetricConfig // metric config provided by user.
-	capacity      int                        // max observed number of data points added to the metric.
-	aggDataPoints []int64                    // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric             // data buffer for generated metric.
+	config   VppNodeVectorsMetricConfig // metric config provided by user.
+	capacity int                        // max observed number of data points added to the metric.
 }
 
 // init fills vpp.node.vectors metric with initial data.
@@ -2474,51 +1638,20 @@ func (m *metricVppNodeVectors) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppNodeVectors) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppNodeNameAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppNodeVectorsMetricAttributeKeyVppNodeName) {
-		dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("vpp.node.name", vppNodeNameAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -2531,11 +1664,6 @@ func (m *metricVppNodeVectors) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppNodeVectors) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -2553,10 +1681,9 @@ func newMetricVppNodeVectors(cfg VppNodeVectorsMetricConfig) metricVppNodeVector
 }
 
 type metricVppStatCounter struct {
-	data          pmetric.Metric             // data buffer for generated metric.
-	config        VppStatCounterMetricConfig // metric config provided by user.
-	capacity      int                        // max observed number of data points added to the metric.
-	aggDataPoints []int64                    // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric             // data buffer for generated metric.
+	config   VppStatCounterMetricConfig // metric config provided by user.
+	capacity int                        // max observed number of data points added to the metric.
 }
 
 // init fills vpp.stat.counter metric with initial data.
@@ -2568,51 +1695,20 @@ func (m *metricVppStatCounter) init() {
 	m.data.Sum().SetIsMonotonic(true)
 	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppStatCounter) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, vppStatNameAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Sum().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppStatCounterMetricAttributeKeyVppStatName) {
-		dp.Attributes().PutStr("vpp.stat.name", vppStatNameAttributeValue)
-	}
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("vpp.stat.name", vppStatNameAttributeValue)
 	for _, op := range options {
 		op.apply(dp)
 	}
-
-	var s string
-	dps := m.data.Sum().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetIntValue(dpi.IntValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.IntValue() > val {
-					dpi.SetIntValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.IntValue() < val {
-					dpi.SetIntValue(val)
-				}
-				return
-			}
-		}
-	}
-
-	dp.SetIntValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -2625,11 +1721,6 @@ func (m *metricVppStatCounter) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppStatCounter) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -2647,10 +1738,9 @@ func newMetricVppStatCounter(cfg VppStatCounterMetricConfig) metricVppStatCounte
 }
 
 type metricVppStatGauge struct {
-	data          pmetric.Metric           // data buffer for generated metric.
-	config        VppStatGaugeMetricConfig // metric config provided by user.
-	capacity      int                      // max observed number of data points added to the metric.
-	aggDataPoints []float64                // slice containing number of aggregated datapoints at each index
+	data     pmetric.Metric           // data buffer for generated metric.
+	config   VppStatGaugeMetricConfig // metric config provided by user.
+	capacity int                      // max observed number of data points added to the metric.
 }
 
 // init fills vpp.stat.gauge metric with initial data.
@@ -2660,48 +1750,17 @@ func (m *metricVppStatGauge) init() {
 	m.data.SetUnit("{value}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
-	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
 func (m *metricVppStatGauge) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, vppStatNameAttributeValue string) {
 	if !m.config.Enabled {
 		return
 	}
-
-	dp := pmetric.NewNumberDataPoint()
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
 	dp.SetStartTimestamp(start)
 	dp.SetTimestamp(ts)
-	if slices.Contains(m.config.EnabledAttributes, VppStatGaugeMetricAttributeKeyVppStatName) {
-		dp.Attributes().PutStr("vpp.stat.name", vppStatNameAttributeValue)
-	}
-
-	var s string
-	dps := m.data.Gauge().DataPoints()
-	for i := 0; i < dps.Len(); i++ {
-		dpi := dps.At(i)
-		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
-			switch s = m.config.AggregationStrategy; s {
-			case AggregationStrategySum, AggregationStrategyAvg:
-				dpi.SetDoubleValue(dpi.DoubleValue() + val)
-				m.aggDataPoints[i] += 1
-				return
-			case AggregationStrategyMin:
-				if dpi.DoubleValue() > val {
-					dpi.SetDoubleValue(val)
-				}
-				return
-			case AggregationStrategyMax:
-				if dpi.DoubleValue() < val {
-					dpi.SetDoubleValue(val)
-				}
-				return
-			}
-		}
-	}
-
 	dp.SetDoubleValue(val)
-	m.aggDataPoints = append(m.aggDataPoints, 1)
-	dp.MoveTo(dps.AppendEmpty())
+	dp.Attributes().PutStr("vpp.stat.name", vppStatNameAttributeValue)
 }
 
 // updateCapacity saves max length of data point slices that will be used for the slice capacity.
@@ -2714,11 +1773,6 @@ func (m *metricVppStatGauge) updateCapacity() {
 // emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
 func (m *metricVppStatGauge) emit(metrics pmetric.MetricSlice) {
 	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
-		if m.config.AggregationStrategy == AggregationStrategyAvg {
-			for i, aggCount := range m.aggDataPoints {
-				m.data.Gauge().DataPoints().At(i).SetDoubleValue(m.data.Gauge().DataPoints().At(i).DoubleValue() / aggCount)
-			}
-		}
 		m.updateCapacity()
 		m.data.MoveTo(metrics.AppendEmpty())
 		m.init()
@@ -3186,6 +2240,7 @@ func WithStartTimeOverride(start pcommon.Timestamp) ResourceMetricsOption {
 // Resource attributes should be provided as ResourceMetricsOption arguments.
 func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	rm := pmetric.NewResourceMetrics()
+	rm.SetSchemaUrl(conventions.SchemaURL)
 	ils := rm.ScopeMetrics().AppendEmpty()
 	ils.Scope().SetName(ScopeName)
 	ils.Scope().SetVersion(mb.buildInfo.Version)
@@ -3267,28 +2322,28 @@ func (mb *MetricsBuilder) RecordVppInterfaceAdminUpDataPoint(ts pcommon.Timestam
 }
 
 // RecordVppInterfaceCastIoDataPoint adds a data point to vpp.interface.cast.io metric.
-func (mb *MetricsBuilder) RecordVppInterfaceCastIoDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceCastIo.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceCastIoDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceCastIo.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceCastPacketsDataPoint adds a data point to vpp.interface.cast.packets metric.
-func (mb *MetricsBuilder) RecordVppInterfaceCastPacketsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceCastPackets.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceCastPacketsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceCastPackets.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceDropsDataPoint adds a data point to vpp.interface.drops metric.
-func (mb *MetricsBuilder) RecordVppInterfaceDropsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceDrops.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
+func (mb *MetricsBuilder) RecordVppInterfaceDropsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceDrops.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
 }
 
 // RecordVppInterfaceErrorsDataPoint adds a data point to vpp.interface.errors metric.
-func (mb *MetricsBuilder) RecordVppInterfaceErrorsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceErrors.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceErrorsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceErrors.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceIoDataPoint adds a data point to vpp.interface.io metric.
-func (mb *MetricsBuilder) RecordVppInterfaceIoDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceIo.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceIoDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceIo.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceLinkSpeedDataPoint adds a data point to vpp.interface.link.speed metric.
@@ -3307,28 +2362,28 @@ func (mb *MetricsBuilder) RecordVppInterfaceMtuDataPoint(ts pcommon.Timestamp, v
 }
 
 // RecordVppInterfacePacketsDataPoint adds a data point to vpp.interface.packets metric.
-func (mb *MetricsBuilder) RecordVppInterfacePacketsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
-	mb.metricVppInterfacePackets.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfacePacketsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
+	mb.metricVppInterfacePackets.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
 }
 
 // RecordVppInterfaceProtocolPacketsDataPoint adds a data point to vpp.interface.protocol.packets metric.
-func (mb *MetricsBuilder) RecordVppInterfaceProtocolPacketsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppProtocolAttributeValue AttributeVppProtocol, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceProtocolPackets.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, vppProtocolAttributeValue.String(), options...)
+func (mb *MetricsBuilder) RecordVppInterfaceProtocolPacketsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppProtocolAttributeValue AttributeVppProtocol, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceProtocolPackets.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, vppProtocolAttributeValue.String(), options...)
 }
 
 // RecordVppInterfacePuntsDataPoint adds a data point to vpp.interface.punts metric.
-func (mb *MetricsBuilder) RecordVppInterfacePuntsDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
-	mb.metricVppInterfacePunts.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
+func (mb *MetricsBuilder) RecordVppInterfacePuntsDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+	mb.metricVppInterfacePunts.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
 }
 
 // RecordVppInterfaceRxMissedDataPoint adds a data point to vpp.interface.rx.missed metric.
-func (mb *MetricsBuilder) RecordVppInterfaceRxMissedDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceRxMissed.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
+func (mb *MetricsBuilder) RecordVppInterfaceRxMissedDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceRxMissed.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
 }
 
 // RecordVppInterfaceRxNoBufferDataPoint adds a data point to vpp.interface.rx.no_buffer metric.
-func (mb *MetricsBuilder) RecordVppInterfaceRxNoBufferDataPoint(ts pcommon.Timestamp, val int64, vppInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
-	mb.metricVppInterfaceRxNoBuffer.recordDataPoint(mb.startTime, ts, val, vppInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
+func (mb *MetricsBuilder) RecordVppInterfaceRxNoBufferDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceRxNoBuffer.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, options...)
 }
 
 // RecordVppMemoryHeapSizeDataPoint adds a data point to vpp.memory.heap.size metric.

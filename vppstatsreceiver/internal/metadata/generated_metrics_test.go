@@ -19,7 +19,6 @@ const (
 	testDataSetDefault testDataSet = iota
 	testDataSetAll
 	testDataSetNone
-	testDataSetReag
 )
 
 func TestMetricsBuilder(t *testing.T) {
@@ -36,11 +35,6 @@ func TestMetricsBuilder(t *testing.T) {
 			name:        "all_set",
 			metricsSet:  testDataSetAll,
 			resAttrsSet: testDataSetAll,
-		},
-		{
-			name:        "reaggregate_set",
-			metricsSet:  testDataSetReag,
-			resAttrsSet: testDataSetReag,
 		},
 		{
 			name:        "none_set",
@@ -66,186 +60,87 @@ func TestMetricsBuilder(t *testing.T) {
 			settings := receivertest.NewNopSettings(receivertest.NopType)
 			settings.Logger = zap.New(observedZapCore)
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
-			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
-			aggMap["vpp.buffer_pool.buffers"] = mb.metricVppBufferPoolBuffers.config.AggregationStrategy
-			aggMap["vpp.interface.admin.up"] = mb.metricVppInterfaceAdminUp.config.AggregationStrategy
-			aggMap["vpp.interface.cast.io"] = mb.metricVppInterfaceCastIo.config.AggregationStrategy
-			aggMap["vpp.interface.cast.packets"] = mb.metricVppInterfaceCastPackets.config.AggregationStrategy
-			aggMap["vpp.interface.drops"] = mb.metricVppInterfaceDrops.config.AggregationStrategy
-			aggMap["vpp.interface.errors"] = mb.metricVppInterfaceErrors.config.AggregationStrategy
-			aggMap["vpp.interface.io"] = mb.metricVppInterfaceIo.config.AggregationStrategy
-			aggMap["vpp.interface.link.speed"] = mb.metricVppInterfaceLinkSpeed.config.AggregationStrategy
-			aggMap["vpp.interface.link.up"] = mb.metricVppInterfaceLinkUp.config.AggregationStrategy
-			aggMap["vpp.interface.mtu"] = mb.metricVppInterfaceMtu.config.AggregationStrategy
-			aggMap["vpp.interface.packets"] = mb.metricVppInterfacePackets.config.AggregationStrategy
-			aggMap["vpp.interface.protocol.packets"] = mb.metricVppInterfaceProtocolPackets.config.AggregationStrategy
-			aggMap["vpp.interface.punts"] = mb.metricVppInterfacePunts.config.AggregationStrategy
-			aggMap["vpp.interface.rx.missed"] = mb.metricVppInterfaceRxMissed.config.AggregationStrategy
-			aggMap["vpp.interface.rx.no_buffer"] = mb.metricVppInterfaceRxNoBuffer.config.AggregationStrategy
-			aggMap["vpp.memory.heap.size"] = mb.metricVppMemoryHeapSize.config.AggregationStrategy
-			aggMap["vpp.memory.heap.usage"] = mb.metricVppMemoryHeapUsage.config.AggregationStrategy
-			aggMap["vpp.node.calls"] = mb.metricVppNodeCalls.config.AggregationStrategy
-			aggMap["vpp.node.clocks"] = mb.metricVppNodeClocks.config.AggregationStrategy
-			aggMap["vpp.node.errors"] = mb.metricVppNodeErrors.config.AggregationStrategy
-			aggMap["vpp.node.suspends"] = mb.metricVppNodeSuspends.config.AggregationStrategy
-			aggMap["vpp.node.vectors"] = mb.metricVppNodeVectors.config.AggregationStrategy
-			aggMap["vpp.stat.counter"] = mb.metricVppStatCounter.config.AggregationStrategy
-			aggMap["vpp.stat.gauge"] = mb.metricVppStatGauge.config.AggregationStrategy
 
 			expectedWarnings := 0
-			if tt.metricsSet != testDataSetReag {
-				assert.Equal(t, expectedWarnings, observedLogs.Len())
-			}
+			assert.Equal(t, expectedWarnings, observedLogs.Len())
 
 			defaultMetricsCount := 0
 			allMetricsCount := 0
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppBufferPoolBuffersDataPoint(ts, 1, "vpp.buffer_pool.name-val", AttributeVppBufferPoolStateCached)
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppBufferPoolBuffersDataPoint(ts, 3, "vpp.buffer_pool.name-val-2", AttributeVppBufferPoolStateUsed)
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppInputRateDataPoint(ts, 1)
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppInterfaceAdminUpDataPoint(ts, 1, "network.interface.name-val", 19, "vpp.interface.driver-val", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceAdminUpDataPoint(ts, 3, "network.interface.name-val-2", 20, "vpp.interface.driver-val-2", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
-			}
+
+			allMetricsCount++
+			mb.RecordVppInterfaceCastIoDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
+
+			allMetricsCount++
+			mb.RecordVppInterfaceCastPacketsDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceCastIoDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceCastIoDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, AttributeVppInterfaceCastMulticast, WithVppThreadIndexMetricAttribute(16))
-			}
+			mb.RecordVppInterfaceDropsDataPoint(ts, 1, "network.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceCastPacketsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, AttributeVppInterfaceCastUnicast, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceCastPacketsDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, AttributeVppInterfaceCastMulticast, WithVppThreadIndexMetricAttribute(16))
-			}
+			mb.RecordVppInterfaceErrorsDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceDropsDataPoint(ts, 1, "vpp.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceDropsDataPoint(ts, 3, "vpp.interface.name-val-2", 20, WithVppThreadIndexMetricAttribute(16))
-			}
-			defaultMetricsCount++
-			allMetricsCount++
-			mb.RecordVppInterfaceErrorsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceErrorsDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, WithVppThreadIndexMetricAttribute(16))
-			}
-			defaultMetricsCount++
-			allMetricsCount++
-			mb.RecordVppInterfaceIoDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceIoDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, WithVppThreadIndexMetricAttribute(16))
-			}
+			mb.RecordVppInterfaceIoDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppInterfaceLinkSpeedDataPoint(ts, 1, "network.interface.name-val", 19, "vpp.interface.driver-val", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceLinkSpeedDataPoint(ts, 3, "network.interface.name-val-2", 20, "vpp.interface.driver-val-2", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppInterfaceLinkUpDataPoint(ts, 1, "network.interface.name-val", 19, "vpp.interface.driver-val", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceLinkUpDataPoint(ts, 3, "network.interface.name-val-2", 20, "vpp.interface.driver-val-2", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppInterfaceMtuDataPoint(ts, 1, "network.interface.name-val", 19, "vpp.interface.driver-val", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceMtuDataPoint(ts, 3, "network.interface.name-val-2", 20, "vpp.interface.driver-val-2", WithHwNetworkPhysicalAddressMetricAttribute("hw.network.physical_address-val"), WithVppInterfaceTagMetricAttribute("vpp.interface.tag-val"), WithVppInterfaceParentNameMetricAttribute("vpp.interface.parent.name-val"), WithVppInterfaceSubIDMetricAttribute(20))
-			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfacePacketsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfacePacketsDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeNetworkIoDirectionTransmit, WithVppThreadIndexMetricAttribute(16))
-			}
+			mb.RecordVppInterfacePacketsDataPoint(ts, 1, "network.interface.name-val", 19, AttributeNetworkIoDirectionReceive, WithVppThreadIndexMetricAttribute(16))
+
+			allMetricsCount++
+			mb.RecordVppInterfaceProtocolPacketsDataPoint(ts, 1, "network.interface.name-val", 19, AttributeVppProtocolIP4, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceProtocolPacketsDataPoint(ts, 1, "vpp.interface.name-val", 19, AttributeVppProtocolIP4, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceProtocolPacketsDataPoint(ts, 3, "vpp.interface.name-val-2", 20, AttributeVppProtocolIP6, WithVppThreadIndexMetricAttribute(16))
-			}
+			mb.RecordVppInterfacePuntsDataPoint(ts, 1, "network.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfacePuntsDataPoint(ts, 1, "vpp.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfacePuntsDataPoint(ts, 3, "vpp.interface.name-val-2", 20, WithVppThreadIndexMetricAttribute(16))
-			}
+			mb.RecordVppInterfaceRxMissedDataPoint(ts, 1, "network.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordVppInterfaceRxMissedDataPoint(ts, 1, "vpp.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceRxMissedDataPoint(ts, 3, "vpp.interface.name-val-2", 20, WithVppThreadIndexMetricAttribute(16))
-			}
-			defaultMetricsCount++
-			allMetricsCount++
-			mb.RecordVppInterfaceRxNoBufferDataPoint(ts, 1, "vpp.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppInterfaceRxNoBufferDataPoint(ts, 3, "vpp.interface.name-val-2", 20, WithVppThreadIndexMetricAttribute(16))
-			}
+			mb.RecordVppInterfaceRxNoBufferDataPoint(ts, 1, "network.interface.name-val", 19, WithVppThreadIndexMetricAttribute(16))
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppMemoryHeapSizeDataPoint(ts, 1, "vpp.memory.heap.name-val")
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppMemoryHeapSizeDataPoint(ts, 3, "vpp.memory.heap.name-val-2")
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppMemoryHeapUsageDataPoint(ts, 1, "vpp.memory.heap.name-val", AttributeVppMemoryHeapStateUsed)
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppMemoryHeapUsageDataPoint(ts, 3, "vpp.memory.heap.name-val-2", AttributeVppMemoryHeapStateFree)
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppNodeCallsDataPoint(ts, 1, "vpp.node.name-val", WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppNodeCallsDataPoint(ts, 3, "vpp.node.name-val-2", WithVppThreadIndexMetricAttribute(16))
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppNodeClocksDataPoint(ts, 1, "vpp.node.name-val", WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppNodeClocksDataPoint(ts, 3, "vpp.node.name-val-2", WithVppThreadIndexMetricAttribute(16))
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppNodeErrorsDataPoint(ts, 1, "vpp.node.name-val", "vpp.error.reason-val", WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppNodeErrorsDataPoint(ts, 3, "vpp.node.name-val-2", "vpp.error.reason-val-2", WithVppThreadIndexMetricAttribute(16))
-			}
-			defaultMetricsCount++
+
 			allMetricsCount++
 			mb.RecordVppNodeSuspendsDataPoint(ts, 1, "vpp.node.name-val", WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppNodeSuspendsDataPoint(ts, 3, "vpp.node.name-val-2", WithVppThreadIndexMetricAttribute(16))
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppNodeVectorsDataPoint(ts, 1, "vpp.node.name-val", WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppNodeVectorsDataPoint(ts, 3, "vpp.node.name-val-2", WithVppThreadIndexMetricAttribute(16))
-			}
 
 			allMetricsCount++
 			mb.RecordVppStatCounterDataPoint(ts, 1, "vpp.stat.name-val", WithVppStatIndexMetricAttribute(14), WithVppStatFieldMetricAttribute("vpp.stat.field-val"), WithVppThreadIndexMetricAttribute(16))
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppStatCounterDataPoint(ts, 3, "vpp.stat.name-val-2", WithVppStatIndexMetricAttribute(14), WithVppStatFieldMetricAttribute("vpp.stat.field-val"), WithVppThreadIndexMetricAttribute(16))
-			}
 
 			allMetricsCount++
 			mb.RecordVppStatGaugeDataPoint(ts, 1, "vpp.stat.name-val")
-			if tt.name == "reaggregate_set" {
-				mb.RecordVppStatGaugeDataPoint(ts, 3, "vpp.stat.name-val-2")
-			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordVppUptimeDataPoint(ts, 1)
@@ -270,32 +165,6 @@ func TestMetricsBuilder(t *testing.T) {
 			rb.SetVppStatsSocket("vpp.stats.socket-val")
 			res := rb.Emit()
 			metrics := mb.Emit(WithResource(res))
-			if tt.name == "reaggregate_set" {
-				assert.Empty(t, mb.metricVppBufferPoolBuffers.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceAdminUp.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceCastIo.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceCastPackets.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceDrops.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceErrors.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceIo.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceLinkSpeed.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceLinkUp.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceMtu.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfacePackets.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceProtocolPackets.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfacePunts.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceRxMissed.aggDataPoints)
-				assert.Empty(t, mb.metricVppInterfaceRxNoBuffer.aggDataPoints)
-				assert.Empty(t, mb.metricVppMemoryHeapSize.aggDataPoints)
-				assert.Empty(t, mb.metricVppMemoryHeapUsage.aggDataPoints)
-				assert.Empty(t, mb.metricVppNodeCalls.aggDataPoints)
-				assert.Empty(t, mb.metricVppNodeClocks.aggDataPoints)
-				assert.Empty(t, mb.metricVppNodeErrors.aggDataPoints)
-				assert.Empty(t, mb.metricVppNodeSuspends.aggDataPoints)
-				assert.Empty(t, mb.metricVppNodeVectors.aggDataPoints)
-				assert.Empty(t, mb.metricVppStatCounter.aggDataPoints)
-				assert.Empty(t, mb.metricVppStatGauge.aggDataPoints)
-			}
 
 			if tt.expectEmpty {
 				assert.Equal(t, 0, metrics.ResourceMetrics().Len())
@@ -323,50 +192,23 @@ func TestMetricsBuilder(t *testing.T) {
 			for _, mi := range allMetricsList {
 				switch mi.Name() {
 				case "vpp.buffer_pool.buffers":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.buffer_pool.buffers"], "Found a duplicate in the metrics slice: vpp.buffer_pool.buffers")
-						validatedMetrics["vpp.buffer_pool.buffers"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Buffers of the pool, by state (/buffer-pools/<pool>/{cached,used,available}).", mi.Description())
-						assert.Equal(t, "{buffer}", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppBufferPoolNameAttrVal, ok := dp.Attributes().Get("vpp.buffer_pool.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.buffer_pool.name-val", vppBufferPoolNameAttrVal.Str())
-						vppBufferPoolStateAttrVal, ok := dp.Attributes().Get("vpp.buffer_pool.state")
-						assert.True(t, ok)
-						assert.Equal(t, "cached", vppBufferPoolStateAttrVal.Str())
-					} else {
-						assert.False(t, validatedMetrics["vpp.buffer_pool.buffers"], "Found a duplicate in the metrics slice: vpp.buffer_pool.buffers")
-						validatedMetrics["vpp.buffer_pool.buffers"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Buffers of the pool, by state (/buffer-pools/<pool>/{cached,used,available}).", mi.Description())
-						assert.Equal(t, "{buffer}", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.buffer_pool.buffers"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.buffer_pool.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.buffer_pool.state")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.buffer_pool.buffers"], "Found a duplicate in the metrics slice: vpp.buffer_pool.buffers")
+					validatedMetrics["vpp.buffer_pool.buffers"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Buffers of the pool, by state (/buffer-pools/<pool>/{cached,used,available}).", mi.Description())
+					assert.Equal(t, "{buffer}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppBufferPoolNameAttrVal, ok := dp.Attributes().Get("vpp.buffer_pool.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.buffer_pool.name-val", vppBufferPoolNameAttrVal.Str())
+					vppBufferPoolStateAttrVal, ok := dp.Attributes().Get("vpp.buffer_pool.state")
+					assert.True(t, ok)
+					assert.Equal(t, "cached", vppBufferPoolStateAttrVal.Str())
 				case "vpp.input.rate":
 					assert.False(t, validatedMetrics["vpp.input.rate"], "Found a duplicate in the metrics slice: vpp.input.rate")
 					validatedMetrics["vpp.input.rate"] = true
@@ -380,1231 +222,568 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
 					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
 				case "vpp.interface.admin.up":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.admin.up"], "Found a duplicate in the metrics slice: vpp.interface.admin.up")
-						validatedMetrics["vpp.interface.admin.up"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Whether the interface is administratively up (1) or down (0), from VPP's binary API (api_socket_path). Emitted only while the API answers.", mi.Description())
-						assert.Equal(t, "{state}", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
-						hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
-						assert.True(t, ok)
-						assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
-						vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
-						vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
-						vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
-						assert.True(t, ok)
-						assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.admin.up"], "Found a duplicate in the metrics slice: vpp.interface.admin.up")
-						validatedMetrics["vpp.interface.admin.up"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Whether the interface is administratively up (1) or down (0), from VPP's binary API (api_socket_path). Emitted only while the API answers.", mi.Description())
-						assert.Equal(t, "{state}", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.admin.up"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("network.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.driver")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.admin.up"], "Found a duplicate in the metrics slice: vpp.interface.admin.up")
+					validatedMetrics["vpp.interface.admin.up"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Whether the interface is administratively up (1) or down (0), from VPP's binary API (api_socket_path). Emitted only while the API answers.", mi.Description())
+					assert.Equal(t, "{state}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
+					hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
+					assert.True(t, ok)
+					assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
+					vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
+					vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
+					vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
+					assert.True(t, ok)
+					assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
 				case "vpp.interface.cast.io":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.cast.io"], "Found a duplicate in the metrics slice: vpp.interface.cast.io")
-						validatedMetrics["vpp.interface.cast.io"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Bytes received or transmitted by the interface, by destination address class (/if/{rx,tx}-{unicast,multicast,broadcast}).", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
-						assert.True(t, ok)
-						assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
-						vppInterfaceCastAttrVal, ok := dp.Attributes().Get("vpp.interface.cast")
-						assert.True(t, ok)
-						assert.Equal(t, "unicast", vppInterfaceCastAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.cast.io"], "Found a duplicate in the metrics slice: vpp.interface.cast.io")
-						validatedMetrics["vpp.interface.cast.io"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Bytes received or transmitted by the interface, by destination address class (/if/{rx,tx}-{unicast,multicast,broadcast}).", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.cast.io"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("network.io.direction")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.cast")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.cast.io"], "Found a duplicate in the metrics slice: vpp.interface.cast.io")
+					validatedMetrics["vpp.interface.cast.io"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Bytes received or transmitted by the interface, by destination address class (/if/{rx,tx}-{unicast,multicast,broadcast}).", mi.Description())
+					assert.Equal(t, "By", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
+					assert.True(t, ok)
+					assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
+					vppInterfaceCastAttrVal, ok := dp.Attributes().Get("vpp.interface.cast")
+					assert.True(t, ok)
+					assert.Equal(t, "unicast", vppInterfaceCastAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.cast.packets":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.cast.packets"], "Found a duplicate in the metrics slice: vpp.interface.cast.packets")
-						validatedMetrics["vpp.interface.cast.packets"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets received or transmitted by the interface, by destination address class (/if/{rx,tx}-{unicast,multicast,broadcast}).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
-						assert.True(t, ok)
-						assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
-						vppInterfaceCastAttrVal, ok := dp.Attributes().Get("vpp.interface.cast")
-						assert.True(t, ok)
-						assert.Equal(t, "unicast", vppInterfaceCastAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.cast.packets"], "Found a duplicate in the metrics slice: vpp.interface.cast.packets")
-						validatedMetrics["vpp.interface.cast.packets"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets received or transmitted by the interface, by destination address class (/if/{rx,tx}-{unicast,multicast,broadcast}).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.cast.packets"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("network.io.direction")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.cast")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.cast.packets"], "Found a duplicate in the metrics slice: vpp.interface.cast.packets")
+					validatedMetrics["vpp.interface.cast.packets"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Packets received or transmitted by the interface, by destination address class (/if/{rx,tx}-{unicast,multicast,broadcast}).", mi.Description())
+					assert.Equal(t, "{packet}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
+					assert.True(t, ok)
+					assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
+					vppInterfaceCastAttrVal, ok := dp.Attributes().Get("vpp.interface.cast")
+					assert.True(t, ok)
+					assert.Equal(t, "unicast", vppInterfaceCastAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.drops":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.drops"], "Found a duplicate in the metrics slice: vpp.interface.drops")
-						validatedMetrics["vpp.interface.drops"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets dropped on the interface (/if/drops).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.drops"], "Found a duplicate in the metrics slice: vpp.interface.drops")
-						validatedMetrics["vpp.interface.drops"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets dropped on the interface (/if/drops).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.drops"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.drops"], "Found a duplicate in the metrics slice: vpp.interface.drops")
+					validatedMetrics["vpp.interface.drops"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Packets dropped on the interface (/if/drops).", mi.Description())
+					assert.Equal(t, "{packet}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.errors":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.errors"], "Found a duplicate in the metrics slice: vpp.interface.errors")
-						validatedMetrics["vpp.interface.errors"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Receive and transmit errors on the interface (/if/rx-error, /if/tx-error).", mi.Description())
-						assert.Equal(t, "{error}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
-						assert.True(t, ok)
-						assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.errors"], "Found a duplicate in the metrics slice: vpp.interface.errors")
-						validatedMetrics["vpp.interface.errors"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Receive and transmit errors on the interface (/if/rx-error, /if/tx-error).", mi.Description())
-						assert.Equal(t, "{error}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.errors"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("network.io.direction")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.errors"], "Found a duplicate in the metrics slice: vpp.interface.errors")
+					validatedMetrics["vpp.interface.errors"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Receive and transmit errors on the interface (/if/rx-error, /if/tx-error).", mi.Description())
+					assert.Equal(t, "{error}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
+					assert.True(t, ok)
+					assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.io":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.io"], "Found a duplicate in the metrics slice: vpp.interface.io")
-						validatedMetrics["vpp.interface.io"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Bytes received or transmitted by the interface (/if/rx, /if/tx).", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
-						assert.True(t, ok)
-						assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.io"], "Found a duplicate in the metrics slice: vpp.interface.io")
-						validatedMetrics["vpp.interface.io"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Bytes received or transmitted by the interface (/if/rx, /if/tx).", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.io"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("network.io.direction")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.io"], "Found a duplicate in the metrics slice: vpp.interface.io")
+					validatedMetrics["vpp.interface.io"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Bytes received or transmitted by the interface (/if/rx, /if/tx).", mi.Description())
+					assert.Equal(t, "By", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
+					assert.True(t, ok)
+					assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.link.speed":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.link.speed"], "Found a duplicate in the metrics slice: vpp.interface.link.speed")
-						validatedMetrics["vpp.interface.link.speed"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Link speed of the interface in bytes per second, from VPP's binary API. Absent when VPP reports no speed (loopbacks, most virtual interfaces).", mi.Description())
-						assert.Equal(t, "By/s", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
-						hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
-						assert.True(t, ok)
-						assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
-						vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
-						vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
-						vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
-						assert.True(t, ok)
-						assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.link.speed"], "Found a duplicate in the metrics slice: vpp.interface.link.speed")
-						validatedMetrics["vpp.interface.link.speed"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Link speed of the interface in bytes per second, from VPP's binary API. Absent when VPP reports no speed (loopbacks, most virtual interfaces).", mi.Description())
-						assert.Equal(t, "By/s", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.link.speed"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("network.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.driver")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.link.speed"], "Found a duplicate in the metrics slice: vpp.interface.link.speed")
+					validatedMetrics["vpp.interface.link.speed"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Link speed of the interface in bytes per second, from VPP's binary API. Absent when VPP reports no speed (loopbacks, most virtual interfaces).", mi.Description())
+					assert.Equal(t, "By/s", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
+					hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
+					assert.True(t, ok)
+					assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
+					vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
+					vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
+					vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
+					assert.True(t, ok)
+					assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
 				case "vpp.interface.link.up":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.link.up"], "Found a duplicate in the metrics slice: vpp.interface.link.up")
-						validatedMetrics["vpp.interface.link.up"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Whether the interface's link (carrier) is up (1) or down (0), from VPP's binary API.", mi.Description())
-						assert.Equal(t, "{state}", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
-						hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
-						assert.True(t, ok)
-						assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
-						vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
-						vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
-						vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
-						assert.True(t, ok)
-						assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.link.up"], "Found a duplicate in the metrics slice: vpp.interface.link.up")
-						validatedMetrics["vpp.interface.link.up"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Whether the interface's link (carrier) is up (1) or down (0), from VPP's binary API.", mi.Description())
-						assert.Equal(t, "{state}", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.link.up"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("network.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.driver")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.link.up"], "Found a duplicate in the metrics slice: vpp.interface.link.up")
+					validatedMetrics["vpp.interface.link.up"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Whether the interface's link (carrier) is up (1) or down (0), from VPP's binary API.", mi.Description())
+					assert.Equal(t, "{state}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
+					hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
+					assert.True(t, ok)
+					assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
+					vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
+					vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
+					vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
+					assert.True(t, ok)
+					assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
 				case "vpp.interface.mtu":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.mtu"], "Found a duplicate in the metrics slice: vpp.interface.mtu")
-						validatedMetrics["vpp.interface.mtu"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Link MTU of the interface in bytes, from VPP's binary API. Absent when VPP reports none.", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
-						hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
-						assert.True(t, ok)
-						assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
-						vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
-						vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
-						vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
-						assert.True(t, ok)
-						assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.mtu"], "Found a duplicate in the metrics slice: vpp.interface.mtu")
-						validatedMetrics["vpp.interface.mtu"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Link MTU of the interface in bytes, from VPP's binary API. Absent when VPP reports none.", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.mtu"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("network.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.driver")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.mtu"], "Found a duplicate in the metrics slice: vpp.interface.mtu")
+					validatedMetrics["vpp.interface.mtu"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Link MTU of the interface in bytes, from VPP's binary API. Absent when VPP reports none.", mi.Description())
+					assert.Equal(t, "By", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppInterfaceDriverAttrVal, ok := dp.Attributes().Get("vpp.interface.driver")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.driver-val", vppInterfaceDriverAttrVal.Str())
+					hwNetworkPhysicalAddressAttrVal, ok := dp.Attributes().Get("hw.network.physical_address")
+					assert.True(t, ok)
+					assert.Equal(t, "hw.network.physical_address-val", hwNetworkPhysicalAddressAttrVal.Str())
+					vppInterfaceTagAttrVal, ok := dp.Attributes().Get("vpp.interface.tag")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.tag-val", vppInterfaceTagAttrVal.Str())
+					vppInterfaceParentNameAttrVal, ok := dp.Attributes().Get("vpp.interface.parent.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.interface.parent.name-val", vppInterfaceParentNameAttrVal.Str())
+					vppInterfaceSubIDAttrVal, ok := dp.Attributes().Get("vpp.interface.sub_id")
+					assert.True(t, ok)
+					assert.EqualValues(t, 20, vppInterfaceSubIDAttrVal.Int())
 				case "vpp.interface.packets":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.packets"], "Found a duplicate in the metrics slice: vpp.interface.packets")
-						validatedMetrics["vpp.interface.packets"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets received or transmitted by the interface (/if/rx, /if/tx).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
-						assert.True(t, ok)
-						assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.packets"], "Found a duplicate in the metrics slice: vpp.interface.packets")
-						validatedMetrics["vpp.interface.packets"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets received or transmitted by the interface (/if/rx, /if/tx).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.packets"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("network.io.direction")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.packets"], "Found a duplicate in the metrics slice: vpp.interface.packets")
+					validatedMetrics["vpp.interface.packets"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Packets received or transmitted by the interface (/if/rx, /if/tx).", mi.Description())
+					assert.Equal(t, "{packet}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					networkIoDirectionAttrVal, ok := dp.Attributes().Get("network.io.direction")
+					assert.True(t, ok)
+					assert.Equal(t, "receive", networkIoDirectionAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.protocol.packets":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.protocol.packets"], "Found a duplicate in the metrics slice: vpp.interface.protocol.packets")
-						validatedMetrics["vpp.interface.protocol.packets"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets received by the interface, by protocol (/if/ip4, /if/ip6, /if/mpls).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppProtocolAttrVal, ok := dp.Attributes().Get("vpp.protocol")
-						assert.True(t, ok)
-						assert.Equal(t, "ip4", vppProtocolAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.protocol.packets"], "Found a duplicate in the metrics slice: vpp.interface.protocol.packets")
-						validatedMetrics["vpp.interface.protocol.packets"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets received by the interface, by protocol (/if/ip4, /if/ip6, /if/mpls).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.protocol.packets"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.protocol")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.protocol.packets"], "Found a duplicate in the metrics slice: vpp.interface.protocol.packets")
+					validatedMetrics["vpp.interface.protocol.packets"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Packets received by the interface, by protocol (/if/ip4, /if/ip6, /if/mpls).", mi.Description())
+					assert.Equal(t, "{packet}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppProtocolAttrVal, ok := dp.Attributes().Get("vpp.protocol")
+					assert.True(t, ok)
+					assert.Equal(t, "ip4", vppProtocolAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.punts":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.punts"], "Found a duplicate in the metrics slice: vpp.interface.punts")
-						validatedMetrics["vpp.interface.punts"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets punted to the control plane on the interface (/if/punt).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.punts"], "Found a duplicate in the metrics slice: vpp.interface.punts")
-						validatedMetrics["vpp.interface.punts"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets punted to the control plane on the interface (/if/punt).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.punts"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.punts"], "Found a duplicate in the metrics slice: vpp.interface.punts")
+					validatedMetrics["vpp.interface.punts"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Packets punted to the control plane on the interface (/if/punt).", mi.Description())
+					assert.Equal(t, "{packet}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.rx.missed":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.rx.missed"], "Found a duplicate in the metrics slice: vpp.interface.rx.missed")
-						validatedMetrics["vpp.interface.rx.missed"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets missed by the interface's receive path (/if/rx-miss).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.rx.missed"], "Found a duplicate in the metrics slice: vpp.interface.rx.missed")
-						validatedMetrics["vpp.interface.rx.missed"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets missed by the interface's receive path (/if/rx-miss).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.rx.missed"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.rx.missed"], "Found a duplicate in the metrics slice: vpp.interface.rx.missed")
+					validatedMetrics["vpp.interface.rx.missed"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Packets missed by the interface's receive path (/if/rx-miss).", mi.Description())
+					assert.Equal(t, "{packet}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.interface.rx.no_buffer":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.interface.rx.no_buffer"], "Found a duplicate in the metrics slice: vpp.interface.rx.no_buffer")
-						validatedMetrics["vpp.interface.rx.no_buffer"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets the interface could not receive for lack of buffers (/if/rx-no-buf).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppInterfaceNameAttrVal, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.interface.name-val", vppInterfaceNameAttrVal.Str())
-						vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.interface.rx.no_buffer"], "Found a duplicate in the metrics slice: vpp.interface.rx.no_buffer")
-						validatedMetrics["vpp.interface.rx.no_buffer"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Packets the interface could not receive for lack of buffers (/if/rx-no-buf).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.interface.rx.no_buffer"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.interface.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.interface.index")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.interface.rx.no_buffer"], "Found a duplicate in the metrics slice: vpp.interface.rx.no_buffer")
+					validatedMetrics["vpp.interface.rx.no_buffer"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Packets the interface could not receive for lack of buffers (/if/rx-no-buf).", mi.Description())
+					assert.Equal(t, "{packet}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					networkInterfaceNameAttrVal, ok := dp.Attributes().Get("network.interface.name")
+					assert.True(t, ok)
+					assert.Equal(t, "network.interface.name-val", networkInterfaceNameAttrVal.Str())
+					vppInterfaceIndexAttrVal, ok := dp.Attributes().Get("vpp.interface.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 19, vppInterfaceIndexAttrVal.Int())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.memory.heap.size":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.memory.heap.size"], "Found a duplicate in the metrics slice: vpp.memory.heap.size")
-						validatedMetrics["vpp.memory.heap.size"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Total size of the heap (/mem/<heap>/total).", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppMemoryHeapNameAttrVal, ok := dp.Attributes().Get("vpp.memory.heap.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.memory.heap.name-val", vppMemoryHeapNameAttrVal.Str())
-					} else {
-						assert.False(t, validatedMetrics["vpp.memory.heap.size"], "Found a duplicate in the metrics slice: vpp.memory.heap.size")
-						validatedMetrics["vpp.memory.heap.size"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Total size of the heap (/mem/<heap>/total).", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.memory.heap.size"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.memory.heap.name")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.memory.heap.size"], "Found a duplicate in the metrics slice: vpp.memory.heap.size")
+					validatedMetrics["vpp.memory.heap.size"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Total size of the heap (/mem/<heap>/total).", mi.Description())
+					assert.Equal(t, "By", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppMemoryHeapNameAttrVal, ok := dp.Attributes().Get("vpp.memory.heap.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.memory.heap.name-val", vppMemoryHeapNameAttrVal.Str())
 				case "vpp.memory.heap.usage":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.memory.heap.usage"], "Found a duplicate in the metrics slice: vpp.memory.heap.usage")
-						validatedMetrics["vpp.memory.heap.usage"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Memory of the heap in use or free (/mem/<heap>/{used,free}).", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppMemoryHeapNameAttrVal, ok := dp.Attributes().Get("vpp.memory.heap.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.memory.heap.name-val", vppMemoryHeapNameAttrVal.Str())
-						vppMemoryHeapStateAttrVal, ok := dp.Attributes().Get("vpp.memory.heap.state")
-						assert.True(t, ok)
-						assert.Equal(t, "used", vppMemoryHeapStateAttrVal.Str())
-					} else {
-						assert.False(t, validatedMetrics["vpp.memory.heap.usage"], "Found a duplicate in the metrics slice: vpp.memory.heap.usage")
-						validatedMetrics["vpp.memory.heap.usage"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "Memory of the heap in use or free (/mem/<heap>/{used,free}).", mi.Description())
-						assert.Equal(t, "By", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.memory.heap.usage"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.memory.heap.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.memory.heap.state")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.memory.heap.usage"], "Found a duplicate in the metrics slice: vpp.memory.heap.usage")
+					validatedMetrics["vpp.memory.heap.usage"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Memory of the heap in use or free (/mem/<heap>/{used,free}).", mi.Description())
+					assert.Equal(t, "By", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppMemoryHeapNameAttrVal, ok := dp.Attributes().Get("vpp.memory.heap.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.memory.heap.name-val", vppMemoryHeapNameAttrVal.Str())
+					vppMemoryHeapStateAttrVal, ok := dp.Attributes().Get("vpp.memory.heap.state")
+					assert.True(t, ok)
+					assert.Equal(t, "used", vppMemoryHeapStateAttrVal.Str())
 				case "vpp.node.calls":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.node.calls"], "Found a duplicate in the metrics slice: vpp.node.calls")
-						validatedMetrics["vpp.node.calls"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Times the node was called (/sys/node/calls).", mi.Description())
-						assert.Equal(t, "{call}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.node.calls"], "Found a duplicate in the metrics slice: vpp.node.calls")
-						validatedMetrics["vpp.node.calls"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Times the node was called (/sys/node/calls).", mi.Description())
-						assert.Equal(t, "{call}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.node.calls"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.node.name")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.node.calls"], "Found a duplicate in the metrics slice: vpp.node.calls")
+					validatedMetrics["vpp.node.calls"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Times the node was called (/sys/node/calls).", mi.Description())
+					assert.Equal(t, "{call}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.node.clocks":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.node.clocks"], "Found a duplicate in the metrics slice: vpp.node.clocks")
-						validatedMetrics["vpp.node.clocks"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "CPU clock cycles spent in the node (/sys/node/clocks).", mi.Description())
-						assert.Equal(t, "{cycle}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.node.clocks"], "Found a duplicate in the metrics slice: vpp.node.clocks")
-						validatedMetrics["vpp.node.clocks"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "CPU clock cycles spent in the node (/sys/node/clocks).", mi.Description())
-						assert.Equal(t, "{cycle}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.node.clocks"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.node.name")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.node.clocks"], "Found a duplicate in the metrics slice: vpp.node.clocks")
+					validatedMetrics["vpp.node.clocks"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "CPU clock cycles spent in the node (/sys/node/clocks).", mi.Description())
+					assert.Equal(t, "{cycle}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.node.errors":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.node.errors"], "Found a duplicate in the metrics slice: vpp.node.errors")
-						validatedMetrics["vpp.node.errors"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Error counter of a graph node (/err/<node>/<reason>). Only non-zero counters are emitted unless `errors.include_zero` is true.", mi.Description())
-						assert.Equal(t, "{error}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
-						vppErrorReasonAttrVal, ok := dp.Attributes().Get("vpp.error.reason")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.error.reason-val", vppErrorReasonAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.node.errors"], "Found a duplicate in the metrics slice: vpp.node.errors")
-						validatedMetrics["vpp.node.errors"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Error counter of a graph node (/err/<node>/<reason>). Only non-zero counters are emitted unless `errors.include_zero` is true.", mi.Description())
-						assert.Equal(t, "{error}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.node.errors"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.node.name")
-						assert.False(t, ok)
-						_, ok = dp.Attributes().Get("vpp.error.reason")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.node.errors"], "Found a duplicate in the metrics slice: vpp.node.errors")
+					validatedMetrics["vpp.node.errors"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Error counter of a graph node (/err/<node>/<reason>). Only non-zero counters are emitted unless `errors.include_zero` is true.", mi.Description())
+					assert.Equal(t, "{error}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
+					vppErrorReasonAttrVal, ok := dp.Attributes().Get("vpp.error.reason")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.error.reason-val", vppErrorReasonAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.node.suspends":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.node.suspends"], "Found a duplicate in the metrics slice: vpp.node.suspends")
-						validatedMetrics["vpp.node.suspends"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Times the (process) node was suspended (/sys/node/suspends).", mi.Description())
-						assert.Equal(t, "{suspend}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.node.suspends"], "Found a duplicate in the metrics slice: vpp.node.suspends")
-						validatedMetrics["vpp.node.suspends"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Times the (process) node was suspended (/sys/node/suspends).", mi.Description())
-						assert.Equal(t, "{suspend}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.node.suspends"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.node.name")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.node.suspends"], "Found a duplicate in the metrics slice: vpp.node.suspends")
+					validatedMetrics["vpp.node.suspends"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Times the (process) node was suspended (/sys/node/suspends).", mi.Description())
+					assert.Equal(t, "{suspend}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.node.vectors":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.node.vectors"], "Found a duplicate in the metrics slice: vpp.node.vectors")
-						validatedMetrics["vpp.node.vectors"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Vector elements (packets) processed by the node (/sys/node/vectors).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.node.vectors"], "Found a duplicate in the metrics slice: vpp.node.vectors")
-						validatedMetrics["vpp.node.vectors"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "Vector elements (packets) processed by the node (/sys/node/vectors).", mi.Description())
-						assert.Equal(t, "{packet}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.node.vectors"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.node.name")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.node.vectors"], "Found a duplicate in the metrics slice: vpp.node.vectors")
+					validatedMetrics["vpp.node.vectors"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Vector elements (packets) processed by the node (/sys/node/vectors).", mi.Description())
+					assert.Equal(t, "{packet}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppNodeNameAttrVal, ok := dp.Attributes().Get("vpp.node.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.node.name-val", vppNodeNameAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.stat.counter":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.stat.counter"], "Found a duplicate in the metrics slice: vpp.stat.counter")
-						validatedMetrics["vpp.stat.counter"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path. Its unit depends on the stat (packets, bytes, events), hence the annotation-only unit.", mi.Description())
-						assert.Equal(t, "{value}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						assert.Equal(t, int64(1), dp.IntValue())
-						vppStatNameAttrVal, ok := dp.Attributes().Get("vpp.stat.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.stat.name-val", vppStatNameAttrVal.Str())
-						vppStatIndexAttrVal, ok := dp.Attributes().Get("vpp.stat.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 14, vppStatIndexAttrVal.Int())
-						vppStatFieldAttrVal, ok := dp.Attributes().Get("vpp.stat.field")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.stat.field-val", vppStatFieldAttrVal.Str())
-						vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
-						assert.True(t, ok)
-						assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
-					} else {
-						assert.False(t, validatedMetrics["vpp.stat.counter"], "Found a duplicate in the metrics slice: vpp.stat.counter")
-						validatedMetrics["vpp.stat.counter"] = true
-						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
-						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
-						assert.Equal(t, "A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path. Its unit depends on the stat (packets, bytes, events), hence the annotation-only unit.", mi.Description())
-						assert.Equal(t, "{value}", mi.Unit())
-						assert.True(t, mi.Sum().IsMonotonic())
-						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
-						dp := mi.Sum().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-						switch aggMap["vpp.stat.counter"] {
-						case "sum":
-							assert.Equal(t, int64(4), dp.IntValue())
-						case "avg":
-							assert.Equal(t, int64(2), dp.IntValue())
-						case "min":
-							assert.Equal(t, int64(1), dp.IntValue())
-						case "max":
-							assert.Equal(t, int64(3), dp.IntValue())
-						}
-						_, ok := dp.Attributes().Get("vpp.stat.name")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.stat.counter"], "Found a duplicate in the metrics slice: vpp.stat.counter")
+					validatedMetrics["vpp.stat.counter"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "A counter of the stats segment not covered by another metric (simple or combined counter vectors), named by its path. Its unit depends on the stat (packets, bytes, events), hence the annotation-only unit.", mi.Description())
+					assert.Equal(t, "{value}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					vppStatNameAttrVal, ok := dp.Attributes().Get("vpp.stat.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.stat.name-val", vppStatNameAttrVal.Str())
+					vppStatIndexAttrVal, ok := dp.Attributes().Get("vpp.stat.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 14, vppStatIndexAttrVal.Int())
+					vppStatFieldAttrVal, ok := dp.Attributes().Get("vpp.stat.field")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.stat.field-val", vppStatFieldAttrVal.Str())
+					vppThreadIndexAttrVal, ok := dp.Attributes().Get("vpp.thread.index")
+					assert.True(t, ok)
+					assert.EqualValues(t, 16, vppThreadIndexAttrVal.Int())
 				case "vpp.stat.gauge":
-					if tt.name != "reaggregate_set" {
-						assert.False(t, validatedMetrics["vpp.stat.gauge"], "Found a duplicate in the metrics slice: vpp.stat.gauge")
-						validatedMetrics["vpp.stat.gauge"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "A scalar or gauge of the stats segment not covered by another metric, named by its path. Its unit depends on the stat, hence the annotation-only unit.", mi.Description())
-						assert.Equal(t, "{value}", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
-						assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
-						vppStatNameAttrVal, ok := dp.Attributes().Get("vpp.stat.name")
-						assert.True(t, ok)
-						assert.Equal(t, "vpp.stat.name-val", vppStatNameAttrVal.Str())
-					} else {
-						assert.False(t, validatedMetrics["vpp.stat.gauge"], "Found a duplicate in the metrics slice: vpp.stat.gauge")
-						validatedMetrics["vpp.stat.gauge"] = true
-						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
-						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-						assert.Equal(t, "A scalar or gauge of the stats segment not covered by another metric, named by its path. Its unit depends on the stat, hence the annotation-only unit.", mi.Description())
-						assert.Equal(t, "{value}", mi.Unit())
-						dp := mi.Gauge().DataPoints().At(0)
-						assert.Equal(t, start, dp.StartTimestamp())
-						assert.Equal(t, ts, dp.Timestamp())
-						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
-						switch aggMap["vpp.stat.gauge"] {
-						case "sum":
-							assert.InDelta(t, float64(4), dp.DoubleValue(), 0.01)
-						case "avg":
-							assert.InDelta(t, float64(2), dp.DoubleValue(), 0.01)
-						case "min":
-							assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
-						case "max":
-							assert.InDelta(t, float64(3), dp.DoubleValue(), 0.01)
-						}
-						_, ok := dp.Attributes().Get("vpp.stat.name")
-						assert.False(t, ok)
-					}
+					assert.False(t, validatedMetrics["vpp.stat.gauge"], "Found a duplicate in the metrics slice: vpp.stat.gauge")
+					validatedMetrics["vpp.stat.gauge"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "A scalar or gauge of the stats segment not covered by another metric, named by its path. Its unit depends on the stat, hence the annotation-only unit.", mi.Description())
+					assert.Equal(t, "{value}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+					vppStatNameAttrVal, ok := dp.Attributes().Get("vpp.stat.name")
+					assert.True(t, ok)
+					assert.Equal(t, "vpp.stat.name-val", vppStatNameAttrVal.Str())
 				case "vpp.uptime":
 					assert.False(t, validatedMetrics["vpp.uptime"], "Found a duplicate in the metrics slice: vpp.uptime")
 					validatedMetrics["vpp.uptime"] = true
