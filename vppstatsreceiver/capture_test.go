@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
 	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadata"
 )
@@ -57,12 +58,12 @@ func newCaptureScraper(t testing.TB, mutate func(*Config), paths ...string) *vpp
 }
 
 // newServedCaptureScraper serves the capture on a real stats socket
-// (statseg.ServeFile, as VPP hands out its memfd) and returns a started
+// (segwriter.ServeFile, as VPP hands out its memfd) and returns a started
 // scraper of it using the receiver's own connect path.
 func newServedCaptureScraper(t testing.TB, mutate func(*Config), path string) *vppScraper {
 	t.Helper()
 	sock := socketPath(t)
-	srv, err := statseg.ServeFile(sock, path)
+	srv, err := segwriter.ServeFile(sock, path)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	return newTestScraper(t, sock, mutate)

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
 	"github.com/vppstats/vppstats/internal/vppsim"
 )
@@ -23,7 +24,7 @@ import (
 type live struct {
 	t     *testing.T
 	sim   *vppsim.Sim
-	srv   *statseg.Server
+	srv   *segwriter.Server
 	sock  string
 	clock time.Time
 	s     *vppScraper
@@ -34,7 +35,7 @@ func newLive(t *testing.T, opts vppsim.Options, mutate func(*Config)) *live {
 	l := &live{t: t, sock: socketPath(t)}
 	l.sim = l.newSim(opts)
 	var err error
-	l.srv, err = statseg.NewServer(l.sock, l.sim.Writer().Fd())
+	l.srv, err = segwriter.NewServer(l.sock, l.sim.Writer().Fd())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = l.srv.Close() })
 	l.clock = time.Now()
@@ -70,11 +71,11 @@ func (l *live) mustScrape(dt time.Duration) pmetric.Metrics {
 
 func (l *live) ts() pcommon.Timestamp { return pcommon.NewTimestampFromTime(l.clock) }
 
-func scalarOf(t *testing.T, sim *vppsim.Sim, name string) statseg.Scalar {
+func scalarOf(t *testing.T, sim *vppsim.Sim, name string) segwriter.Scalar {
 	t.Helper()
 	h, ok := sim.Writer().Lookup(name)
 	require.True(t, ok, name)
-	return statseg.Scalar{Handle: h}
+	return segwriter.Scalar{Handle: h}
 }
 
 func bootTs(t *testing.T, sim *vppsim.Sim) pcommon.Timestamp {
@@ -236,7 +237,7 @@ func TestLiveVPPRestartWithNewSocket(t *testing.T) {
 	// VPP is back: new segment, new socket file, later boot time.
 	sim2 := l.newSim(vppsim.Options{Interfaces: 2})
 	scalarOf(t, sim2, "/sys/boottime").Set(oldBoot + 100)
-	l.srv, err = statseg.NewServer(l.sock, sim2.Writer().Fd())
+	l.srv, err = segwriter.NewServer(l.sock, sim2.Writer().Fd())
 	require.NoError(t, err)
 	sim2.Advance(100 * time.Millisecond)
 	m := dataPoints(l.mustScrape(10*time.Second), "vpp.interface.packets")
@@ -320,7 +321,7 @@ func TestSocketErrors(t *testing.T) {
 		require.NoError(t, err)
 		defer sim.Close()
 		sock := socketPath(t)
-		srv, err := statseg.NewServer(sock, sim.Writer().Fd())
+		srv, err := segwriter.NewServer(sock, sim.Writer().Fd())
 		require.NoError(t, err)
 		defer srv.Close()
 		require.NoError(t, os.Chmod(sock, 0))

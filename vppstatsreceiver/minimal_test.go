@@ -9,14 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
 
-	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/segwriter"
 )
 
 // minimalVPP is a segment with two interfaces (local0, eth0) and only
 // /if/rx, in which eth0 received 10 packets on thread 1.
-func minimalVPP(t *testing.T) *statseg.Writer {
+func minimalVPP(t *testing.T) *segwriter.Writer {
 	t.Helper()
-	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 2})
+	w, err := segwriter.NewWriter(segwriter.WriterOptions{Size: 1 << 20, Threads: 2})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() })
 	_, err = w.AddNameVector("/if/names", []string{"local0", "eth0"})
@@ -28,10 +28,10 @@ func minimalVPP(t *testing.T) *statseg.Writer {
 }
 
 // serveWriter serves w's segment on a new stats socket.
-func serveWriter(t *testing.T, w *statseg.Writer) string {
+func serveWriter(t *testing.T, w *segwriter.Writer) string {
 	t.Helper()
 	sock := socketPath(t)
-	srv, err := statseg.NewServer(sock, w.Fd())
+	srv, err := segwriter.NewServer(sock, w.Fd())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	return sock
@@ -106,7 +106,7 @@ func TestReconnectsAsSoonAsVPPIsBack(t *testing.T) {
 	require.ErrorContains(t, err, "does not exist")
 	require.Greater(t, s.retryAt.Sub(clock), 10*time.Second)
 
-	srv, err := statseg.ServeFile(sock, capturePath("v26.06", "a"))
+	srv, err := segwriter.ServeFile(sock, capturePath("v26.06", "a"))
 	require.NoError(t, err)
 	defer srv.Close()
 	clock = clock.Add(time.Second) // well before the backoff ends
@@ -120,7 +120,7 @@ func TestReconnectsAsSoonAsVPPIsBack(t *testing.T) {
 // nothing is exported from it.
 func TestFrozenSegmentStaysStale(t *testing.T) {
 	sock := socketPath(t)
-	srv, err := statseg.ServeFile(sock, capturePath("v25.10", "a"))
+	srv, err := segwriter.ServeFile(sock, capturePath("v25.10", "a"))
 	require.NoError(t, err)
 	defer srv.Close()
 	s := newTestScraper(t, sock, func(c *Config) { c.StaleAfter = 30 * time.Second })

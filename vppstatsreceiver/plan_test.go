@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
 	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadata"
 )
@@ -18,9 +19,9 @@ import (
 // testVPP is a small segment: two threads, interfaces local0, eth0 and a
 // deleted slot; two nodes; /node/errors with two named columns; a buffer
 // pool, a heap and a catch-all counter.
-func testVPP(t *testing.T) *statseg.Writer {
+func testVPP(t *testing.T) *segwriter.Writer {
 	t.Helper()
-	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 2})
+	w, err := segwriter.NewWriter(segwriter.WriterOptions{Size: 1 << 20, Threads: 2})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() })
 	must := func(_ any, err error) { t.Helper(); require.NoError(t, err) }
@@ -48,7 +49,7 @@ func testVPP(t *testing.T) *statseg.Writer {
 }
 
 // dirOf resolves w's directory as a reader sees it.
-func dirOf(t *testing.T, w *statseg.Writer) *statseg.Dir {
+func dirOf(t *testing.T, w *segwriter.Writer) *statseg.Dir {
 	t.Helper()
 	r, err := statseg.FromBytes(w.Bytes())
 	require.NoError(t, err)
@@ -197,7 +198,7 @@ func TestCraftedErrorLinkBoundsAllocation(t *testing.T) {
 // drop. The restarted series begins at the recorded clear, not at the
 // scrape in between.
 func TestClearRuntimeSeenLate(t *testing.T) {
-	w, err := statseg.NewWriter(statseg.WriterOptions{Size: 1 << 20, Threads: 1})
+	w, err := segwriter.NewWriter(segwriter.WriterOptions{Size: 1 << 20, Threads: 1})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() })
 	_, err = w.AddNameVector("/sys/node/names", []string{"ip4-lookup"})

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadata"
 )
 
@@ -51,7 +51,7 @@ func TestReceiverStartsBeforeVPP(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // several failed scrapes
 	require.Zero(t, sink.DataPointCount(), "points without a VPP")
 
-	srv, err := statseg.ServeFile(sock, "../testdata/vpp/v26.06/a.seg.gz")
+	srv, err := segwriter.ServeFile(sock, "../testdata/vpp/v26.06/a.seg.gz")
 	require.NoError(t, err)
 	defer srv.Close()
 	// The receiver backs off after failures (1 s, 2 s, …): allow for it.
@@ -73,7 +73,7 @@ func TestReceiverStartsBeforeVPP(t *testing.T) {
 // consumer refuses every batch (a full exporter queue, say).
 func TestReceiverSurvivesRefusingConsumer(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "stats.sock")
-	srv, err := statseg.ServeFile(sock, "../testdata/vpp/v25.10/a.seg.gz")
+	srv, err := segwriter.ServeFile(sock, "../testdata/vpp/v25.10/a.seg.gz")
 	require.NoError(t, err)
 	defer srv.Close()
 

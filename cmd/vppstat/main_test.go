@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/segwriter"
 )
 
 func lines(t *testing.T, b []byte) []string {
@@ -79,7 +79,7 @@ func TestCaptureOverSocket(t *testing.T) {
 	seg := "../../testdata/vpp/v25.10/b.seg.gz"
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "stats.sock")
-	srv, err := statseg.ServeFile(sock, seg)
+	srv, err := segwriter.ServeFile(sock, seg)
 	if err != nil {
 		t.Fatal(err)
 	}

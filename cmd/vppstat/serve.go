@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/vppsim"
 )
 
@@ -68,7 +68,7 @@ func runServe(args []string) error {
 	defer stop()
 
 	if *replay != "" {
-		srv, err := statseg.ServeFile(*socket, *replay)
+		srv, err := segwriter.ServeFile(*socket, *replay)
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
@@ -83,7 +83,7 @@ func runServe(args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer sim.Close()
-	srv, err := statseg.NewServer(*socket, sim.Writer().Fd())
+	srv, err := segwriter.NewServer(*socket, sim.Writer().Fd())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"go.fd.io/govpp/adapter/statsclient"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
 	"github.com/vppstats/vppstats/internal/vppsim"
 )
@@ -54,7 +55,7 @@ func (p benchProfile) serve(b *testing.B) string {
 		file = simSegmentFile(b, p.ifs, p.threads)
 	}
 	sock := filepath.Join(b.TempDir(), "stats.sock")
-	srv, err := statseg.ServeFile(sock, file)
+	srv, err := segwriter.ServeFile(sock, file)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,16 +1,13 @@
 package statseg
 
 import (
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vppstats/vppstats/internal/statseg/layout"
 )
 
 // DefaultSocketPath is where VPP listens for stats clients unless
@@ -173,37 +170,9 @@ func connectError(path string, err error) error {
 // OpenFile reads a segment saved in a file (plain, or gzip when the name
 // ends in .gz), such as the captures in testdata or `vppstat capture`.
 func OpenFile(path string) (*Reader, error) {
-	data, err := ReadSegmentFile(path)
+	data, err := layout.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	return newReader(data, path, nil)
 }
-
-// ReadSegmentFile returns the bytes of a segment file, gunzipped if its name
-// ends in .gz.
-func ReadSegmentFile(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("segment file: %w", err)
-	}
-	if !strings.HasSuffix(path, ".gz") {
-		return raw, nil
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("segment file %s: %w", path, err)
-	}
-	data, err := io.ReadAll(io.LimitReader(zr, maxFileSegment+1))
-	if err != nil {
-		return nil, fmt.Errorf("segment file %s: %w", path, err)
-	}
-	if len(data) > maxFileSegment {
-		return nil, fmt.Errorf("segment file %s: more than %d bytes uncompressed: not a stats segment", path, maxFileSegment)
-	}
-	return data, nil
-}
-
-// maxFileSegment bounds what OpenFile decompresses (a gzip bomb is not a
-// stats segment).
-const maxFileSegment = 4 << 30

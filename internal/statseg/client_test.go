@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vppstats/vppstats/internal/segwriter"
 )
 
 // TestConnectErrors checks that every way of failing to reach VPP says what
@@ -52,7 +54,7 @@ func TestConnectPermissionDenied(t *testing.T) {
 		}
 		return
 	}
-	w := newTestWriter(t, WriterOptions{Size: 1 << 20})
+	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
 	// t.TempDir's parent is private to root: nobody needs a way in.
 	dir, err := os.MkdirTemp("", "vppstats-denied-")
 	if err != nil {

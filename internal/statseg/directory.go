@@ -44,7 +44,6 @@ type Dir struct {
 	Entries []Entry
 
 	byName map[string]int
-	seg    *segment // the mapping it was resolved from
 
 	// VPP adds symlinks (and so reuses free slots or grows the directory)
 	// without taking the lock or bumping the epoch. These words, the
@@ -78,6 +77,20 @@ func (e *Entry) Columns() int {
 	return n
 }
 
+// The read bound. For a segment of S bytes, whatever it holds, resolving
+// its directory and reading every entry charges:
+//
+//   - vectors: 8 bytes per thread-row pointer and per name pointer, the
+//     bytes of every counter cell, histogram bin and name: at most S in all,
+//     since real vectors never overlap;
+//   - symlinks: one cell of its target per thread row of the target, at its
+//     cell size (8 or 16 bytes): at most S in all, since VPP links each cell
+//     at most once.
+//
+// An entry whose charge does not fit is unreadable (Entry.Err). So a read
+// copies at most 2·S bytes of values into at most S/4 rows (every row is
+// charged at least 8 bytes), and the fuzz targets check exactly that.
+
 // maxDirEntries bounds the directory length a reader accepts. VPP with
 // tens of thousands of interfaces has a few hundred thousand entries; a
 // larger count is a corrupt header, not a bigger VPP.
@@ -97,15 +110,17 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		Epoch:   epoch,
 		Entries: make([]Entry, n),
 		byName:  make(map[string]int, n),
-		seg:     s,
 		dirPtr:  dirPtr,
 		sig:     make([]uint64, 2*n),
 	}
-	// Vectors of a real segment never overlap, so all of them together
-	// (thread-pointer vectors, rows, names) fit in the segment. A hostile
-	// segment pointing every entry at the same large vector would otherwise
-	// make readers resolve and copy many times its size.
-	budget := len(s.data)
+	// The read bound (see readBound): vectors of a real segment never
+	// overlap, so all of them together (thread-pointer vectors, rows, names)
+	// fit in the segment; and VPP links each cell at most once, so all
+	// symlinks together read no more cells than the segment holds. A hostile
+	// segment pointing every entry at the same large vector, or every link
+	// at a target of many rows, would otherwise make readers resolve and
+	// copy many times its size.
+	budget, linkBudget := len(s.data), len(s.data)
 	for i := range d.Entries {
 		e := &d.Entries[i]
 		eo := off + i*entrySize
@@ -116,7 +131,7 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		if e.Type == TypeEmpty {
 			continue // the union is a free-list link and the name is stale
 		}
-		e.Name = string(s.cstring(eo+entryName, EntryNameSize))
+		e.Name = string(s.cstring(eo+entryName, entryNameSize))
 		if _, dup := d.byName[e.Name]; !dup {
 			d.byName[e.Name] = i
 		}
@@ -146,7 +161,7 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 	// Symlinks last: their targets may come after them in the directory.
 	for i := range d.Entries {
 		if e := &d.Entries[i]; e.Type == TypeSymlink {
-			d.link(e)
+			d.link(e, &linkBudget)
 		}
 	}
 	return d, nil
@@ -238,8 +253,9 @@ func (s *segment) names(ptr uint64, budget *int) ([]string, []bool, error) {
 	return names, null, nil
 }
 
-// link resolves a symlink to one column of its target's rows.
-func (d *Dir) link(e *Entry) {
+// link resolves a symlink to one column of its target's rows, charging the
+// cells it will read (one per thread row of the target) to budget.
+func (d *Dir) link(e *Entry, budget *int) {
 	fail := func(format string, args ...any) {
 		e.Err = fmt.Errorf("stat %q (symlink to entry %d column %d): %s", e.Name, e.Target, e.Column, fmt.Sprintf(format, args...))
 	}
@@ -270,13 +286,33 @@ func (d *Dir) link(e *Entry) {
 		fail("target %q is a %s, which cannot be linked", t.Name, t.Type)
 		return
 	}
+	// The column must be inside every row that has cells (a NULL row stays
+	// empty) and inside the target's width: a column beyond it (an index
+	// near 2^32 in a hostile segment) must not reach any consumer that would
+	// size something by it.
+	if width := t.Columns(); e.Column >= width {
+		fail("column %d is beyond its target's width (%d columns)", e.Column, width)
+		return
+	}
 	for th, r := range t.rows {
-		if r.n != 0 && e.Column >= r.n { // a NULL row stays empty
-			fail("thread %d has only %d columns", th, r.n)
+		if r.n != 0 && e.Column >= r.n {
+			fail("column %d is beyond thread %d's row (%d columns)", e.Column, th, r.n)
 			return
 		}
 	}
+	if *budget -= len(t.rows) * cellSize(t.Type); *budget < 0 {
+		fail("symlinks read more cells than the segment holds (%d thread rows each): not a segment VPP writes", len(t.rows))
+		return
+	}
 	e.threads = len(t.rows)
+}
+
+// cellSize is the size in the segment of one cell of a counter vector.
+func cellSize(t Type) int {
+	if t == TypeCounterCombined {
+		return combinedSize
+	}
+	return counterElemSize
 }
 
 // source returns the rows to read for e, and for a symlink the column to

@@ -2,6 +2,8 @@ package statseg
 
 import (
 	"testing"
+
+	"github.com/vppstats/vppstats/internal/segwriter"
 )
 
 // TestDumpHistogram checks the histogram lines against vpp_get_stats.c's
@@ -9,7 +11,7 @@ import (
 // bins, every bin labelled with its lower bound 2^(min_exp+j-1), and +Inf
 // with the total and the sum of count × bound.
 func TestDumpHistogram(t *testing.T) {
-	w := newTestWriter(t, WriterOptions{Size: 1 << 20, Threads: 2})
+	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20, Threads: 2})
 	h, err := w.AddHistogramLog2("/test/latency", 3, 3) // bins of 8, 16, 32
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +42,7 @@ Histogram /test/latency (thread 1):
 // TestDanglingSymlink: VPP leaves a symlink to a deleted entry in place;
 // its C reader prints nothing for it, and the link is not an error.
 func TestDanglingSymlink(t *testing.T) {
-	w := newTestWriter(t, WriterOptions{Size: 1 << 20})
+	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
 	c, err := w.AddSimpleCounter("/test/c", 2)
 	if err != nil {
 		t.Fatal(err)

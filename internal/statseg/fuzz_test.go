@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"testing"
+
+	"github.com/vppstats/vppstats/internal/statseg/layout"
 )
 
 // compact returns the prefix of a real capture that holds everything its
@@ -12,7 +14,7 @@ import (
 // mutate usefully (the captures are 16 MiB, mostly free heap).
 func compact(t testing.TB, path string) []byte {
 	t.Helper()
-	data, err := ReadSegmentFile(path)
+	data, err := layout.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,14 +62,49 @@ func readAll(t *testing.T, data []byte) {
 	if err := r.Snapshot(&s, nil); err != nil {
 		return
 	}
-	cells := s.Cells()
-	// Vectors may not overlap; a symlink adds one cell per thread row of
-	// its target, and every row pointer takes 8 bytes of the segment.
-	if limit := len(data)/8 + 2*len(s.Dir.Entries)*len(data)/8; cells > limit {
-		t.Fatalf("read %d cells from a %d-byte segment", cells, len(data))
-	}
+	checkReadBound(t, &s, len(data))
 	if err := WriteDump(io.Discard, &s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkReadBound checks the read bound (see directory.go) on what s holds:
+// the vector bytes and the symlinked bytes each fit in the segment's size.
+func checkReadBound(t testing.TB, s *Snapshot, size int) {
+	t.Helper()
+	var vectors, links, rows int
+	for i := range s.Dir.Entries {
+		e := &s.Dir.Entries[i]
+		if e.Type == TypeNameVector {
+			vectors += len(e.Names) * pointerSize
+			for _, n := range e.Names {
+				vectors += len(n)
+			}
+		}
+	}
+	for _, i := range s.Wanted {
+		e, v := &s.Dir.Entries[i], &s.Values[i]
+		n := len(v.Simple) + len(v.Combined) + len(v.Histogram)
+		bytes := 0
+		for _, row := range v.Simple {
+			bytes += len(row) * counterElemSize
+		}
+		for _, row := range v.Combined {
+			bytes += len(row) * combinedSize
+		}
+		for _, row := range v.Histogram {
+			bytes += len(row) * counterElemSize
+		}
+		rows += n
+		if e.Type == TypeSymlink {
+			links += max(bytes, n*counterElemSize) // a NULL row is charged too
+		} else {
+			vectors += bytes + n*pointerSize
+		}
+	}
+	if vectors > size || links > size || rows > size/4 {
+		t.Fatalf("a %d-byte segment read into %d rows %d bytes of vectors and %d bytes of symlinked cells: the bound is %d rows, %d bytes each",
+			size, rows, vectors, links, size/4, size)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"go.fd.io/govpp/adapter"
 	"go.fd.io/govpp/adapter/statsclient"
+
+	"github.com/vppstats/vppstats/internal/segwriter"
 )
 
 // TestGovppAgreesOnCaptures serves the real captures the way VPP does and
@@ -20,7 +22,7 @@ func TestGovppAgreesOnCaptures(t *testing.T) {
 		name := strings.TrimPrefix(seg, "../../testdata/vpp/")
 		t.Run(name, func(t *testing.T) {
 			sock := filepath.Join(t.TempDir(), "stats.sock")
-			srv, err := ServeFile(sock, seg)
+			srv, err := segwriter.ServeFile(sock, seg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,21 +6,23 @@ import (
 
 	"go.fd.io/govpp/adapter"
 	"go.fd.io/govpp/adapter/statsclient"
+
+	"github.com/vppstats/vppstats/internal/segwriter"
 )
 
 // TestGovppReadsWriterSegment checks that a third-party reader, govpp's
 // statsclient (v0.14.0-alpha), accepts the segments we write and serve: the
 // layout and the socket exchange are VPP's, not merely ours.
 func TestGovppReadsWriterSegment(t *testing.T) {
-	w := newTestWriter(t, WriterOptions{Size: 1 << 20, Threads: 2})
-	must[Scalar](t)(w.AddScalar("/sys/boottime")).Set(1_700_000_000)
-	drops := must[SimpleCounter](t)(w.AddSimpleCounter("/if/drops", 3))
-	rx := must[CombinedCounter](t)(w.AddCombinedCounter("/if/rx", 3))
-	must[NameVector](t)(w.AddNameVector("/if/names", []string{"local0", "loop0", "tap1"}))
-	must[*Handle](t)(w.AddSymlink("/interfaces/loop0/rx", rx.Index(), 1))
-	must[*Handle](t)(w.AddSymlink("/interfaces/tap1/drops", drops.Index(), 2))
+	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20, Threads: 2})
+	must[segwriter.Scalar](t)(w.AddScalar("/sys/boottime")).Set(1_700_000_000)
+	drops := must[segwriter.SimpleCounter](t)(w.AddSimpleCounter("/if/drops", 3))
+	rx := must[segwriter.CombinedCounter](t)(w.AddCombinedCounter("/if/rx", 3))
+	must[segwriter.NameVector](t)(w.AddNameVector("/if/names", []string{"local0", "loop0", "tap1"}))
+	must[*segwriter.Handle](t)(w.AddSymlink("/interfaces/loop0/rx", rx.Index(), 1))
+	must[*segwriter.Handle](t)(w.AddSymlink("/interfaces/tap1/drops", drops.Index(), 2))
 	// A type govpp does not know must not break it.
-	must[Scalar](t)(w.AddGauge("/sys/vector_rate")).Set(7)
+	must[segwriter.Scalar](t)(w.AddGauge("/sys/vector_rate")).Set(7)
 	drops.Add(0, 2, 3)
 	drops.Add(1, 2, 4)
 	rx.Add(1, 1, 10, 640)

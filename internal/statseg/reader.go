@@ -3,8 +3,10 @@ package statseg
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -16,8 +18,16 @@ var ErrBusy = errors.New("statseg: VPP kept updating the stats directory; read a
 // Reader reads a stats segment with VPP's optimistic locking protocol. It
 // never writes to the segment and never blocks VPP.
 //
-// A Reader is not safe for concurrent use.
+// Reads (Snapshot, Directory, Copy) and Close may be called from any
+// goroutine: they take turns, so Close waits for a read in progress to end
+// (a read is bounded by Attempts × BusyWait) before it unmaps the segment,
+// and every read after Close returns an error wrapping os.ErrClosed.
 type Reader struct {
+	// mu serializes reads with each other and with Close: the mapping is
+	// only touched while mu is held and closed is false.
+	mu     sync.Mutex
+	closed bool
+
 	seg    *segment
 	source string
 	closer func() error
@@ -64,11 +74,19 @@ func newReader(data []byte, source string, closer func() error) (*Reader, error)
 	}
 	if v := r.seg.load64(headerVersion); v != SegmentVersion {
 		r.Close()
-		return nil, fmt.Errorf("%s: stats segment version %d, this reader knows version %d (VPP 22.06 and later)", source, v, SegmentVersion)
+		return nil, fmt.Errorf("%s: stats segment version %d: %s", source, v, supportedVersions)
 	}
 	r.seg.base = r.seg.load64(headerBase)
+	if r.seg.legacyLayout() {
+		r.Close()
+		return nil, fmt.Errorf("%s: stats segment of a VPP older than 22.06 (version 2 with an error-counter vector in its header and another type numbering): %s", source, supportedVersions)
+	}
 	return r, nil
 }
+
+// supportedVersions says which VPPs this reader reads, for errors that
+// refuse a segment.
+const supportedVersions = "this reader supports the layout of VPP 22.06 and later (tested with 25.10 and 26.06)"
 
 // FromBytes reads a segment held in memory, such as a capture. data must
 // stay unchanged while the reader uses it, except the way VPP changes it.
@@ -80,15 +98,26 @@ func (r *Reader) Source() string { return r.source }
 // Size is the size of the mapped segment in bytes.
 func (r *Reader) Size() int { return len(r.seg.data) }
 
-// Close releases the mapping. Slices obtained from the reader stay valid;
-// the entries' values were copied out of the mapping.
+// Close releases the mapping, after any read in progress has ended. Slices
+// obtained from the reader stay valid: the entries' values were copied out
+// of the mapping. Reads after Close return an error wrapping os.ErrClosed.
 func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
 	if r.closer == nil {
 		return nil
 	}
 	c := r.closer
 	r.closer = nil
 	return c()
+}
+
+// errClosed is what a read of a closed reader returns. Reads hold r.mu
+// throughout (locked and unlocked in place: a returned unlock func would
+// allocate on every read) and check r.closed first.
+func (r *Reader) errClosed() error {
+	return fmt.Errorf("%s: reading a closed stats segment reader: %w", r.source, os.ErrClosed)
 }
 
 // Value is an entry's value as of the last Snapshot. Slices are reused from
@@ -142,6 +171,11 @@ func (r *Reader) Snapshot(s *Snapshot, want func(*Entry) bool) (err error) {
 	if want == nil {
 		want = All
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return r.errClosed()
+	}
 	// A producer that truncates its memfd under us turns reads into SIGBUS;
 	// make that an error of this read rather than the end of the process.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -185,6 +219,11 @@ func (r *Reader) recoverFault(err *error) {
 
 // Directory returns the directory at the current epoch, consistent with it.
 func (r *Reader) Directory() (d *Dir, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, r.errClosed()
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer r.recoverFault(&err)
 	for range max(r.Attempts, 1) {
@@ -345,6 +384,11 @@ func copyCombined(dst [][]Combined, rows []span, column int, seg *segment) [][]C
 // Copy returns a consistent copy of the whole segment: taken while no
 // directory change was in progress and the epoch did not move.
 func (r *Reader) Copy() (out []byte, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, r.errClosed()
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer r.recoverFault(&err)
 	out = make([]byte, len(r.seg.data))

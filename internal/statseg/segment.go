@@ -25,6 +25,21 @@ func newSegment(data []byte) *segment {
 	return &segment{data: data, words: unsafe.Slice((*uint64)(unsafe.Pointer(&data[0])), len(data)/8)}
 }
 
+// legacyLayout reports whether the segment is laid out as by VPP before
+// 22.06, which also wrote version 2: its header had a sixth word, a pointer
+// to the error-counter vector, and its entry types were numbered otherwise
+// (4 was an error index). Since 22.06 that word is not part of the header
+// and stays zero; a pointer into the segment there is the old layout. This
+// is how govpp tells the two apart too.
+func (s *segment) legacyLayout() bool {
+	if len(s.data) < headerLegacyErrors+8 {
+		return false
+	}
+	p := s.u64(headerLegacyErrors)
+	_, inside := s.offset(p)
+	return p != 0 && inside
+}
+
 // load64 reads an aligned u64 of the header atomically, so that the compiler
 // neither tears nor reorders the loads the optimistic lock depends on.
 func (s *segment) load64(off int) uint64 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
 	"github.com/vppstats/vppstats/internal/vppsim"
 )
@@ -56,7 +57,7 @@ func serveSim(t *testing.T, opts vppsim.Options) (*vppsim.Sim, string) {
 	}
 	t.Cleanup(func() { sim.Close() })
 	sock := filepath.Join(t.TempDir(), "stats.sock")
-	srv, err := statseg.NewServer(sock, sim.Writer().Fd())
+	srv, err := segwriter.NewServer(sock, sim.Writer().Fd())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestMountChurn(t *testing.T) {
 func TestMountRestart(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "stats.sock")
-	srv, err := statseg.ServeFile(sock, capturesDir+"v25.10/a.seg.gz")
+	srv, err := segwriter.ServeFile(sock, capturesDir+"v25.10/a.seg.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestMountRestart(t *testing.T) {
 		t.Errorf("listing while VPP is down: %v; want EIO", err)
 	}
 
-	srv, err = statseg.ServeFile(sock, capturesDir+"v26.06/a.seg.gz") // VPP is back
+	srv, err = segwriter.ServeFile(sock, capturesDir+"v26.06/a.seg.gz") // VPP is back
 	if err != nil {
 		t.Fatal(err)
 	}

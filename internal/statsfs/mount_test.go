@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
 )
 
@@ -365,7 +366,7 @@ func TestMountCaptures(t *testing.T) {
 		t.Run(c, func(t *testing.T) {
 			seg := capturesDir + c + ".seg.gz"
 			sock := filepath.Join(t.TempDir(), "stats.sock")
-			srv, err := statseg.ServeFile(sock, seg)
+			srv, err := segwriter.ServeFile(sock, seg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,7 @@
 // counters that grow consistently under traffic, VPP's collector cadence,
 // and interfaces that come and go.
 //
-// It is built on statseg.Writer; serve Writer().Fd() with statseg.Server to
+// It is built on segwriter.Writer; serve Writer().Fd() with segwriter.Server to
 // give clients a VPP to talk to.
 package vppsim
 
@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
 )
 
@@ -59,7 +60,7 @@ func (o *Options) defaults() error {
 		o.UpdateInterval = 10 * time.Second
 	}
 	if o.SegmentSize == 0 {
-		o.SegmentSize = statseg.DefaultWriterSize
+		o.SegmentSize = segwriter.DefaultWriterSize
 	}
 	switch {
 	case o.Interfaces < 0 || o.Interfaces > 100_000:
@@ -111,7 +112,7 @@ const (
 // Sim is a simulated VPP publishing into a stats segment.
 type Sim struct {
 	opts Options
-	w    *statseg.Writer
+	w    *segwriter.Writer
 
 	// mu serializes the simulation's own state: traffic, collector, churn
 	// and Clear may be driven from different goroutines.
@@ -119,19 +120,19 @@ type Sim struct {
 	rng   *rand.Rand
 	start time.Time
 
-	heartbeat, boottime, lastUpdate, lastClear statseg.Scalar
-	vectorRate, inputRate, numWorkers          statseg.Scalar
-	bufCached, bufUsed, bufAvail               statseg.Scalar
-	vectorRatePerWorker, loopsPerWorker        statseg.SimpleCounter
-	memStat, memMain                           statseg.SimpleCounter
+	heartbeat, boottime, lastUpdate, lastClear segwriter.Scalar
+	vectorRate, inputRate, numWorkers          segwriter.Scalar
+	bufCached, bufUsed, bufAvail               segwriter.Scalar
+	vectorRatePerWorker, loopsPerWorker        segwriter.SimpleCounter
+	memStat, memMain                           segwriter.SimpleCounter
 
-	errCounters statseg.SimpleCounter
-	nodeNames   statseg.NameVector
-	node        [4]statseg.SimpleCounter // clocks, vectors, calls, suspends
+	errCounters segwriter.SimpleCounter
+	nodeNames   segwriter.NameVector
+	node        [4]segwriter.SimpleCounter // clocks, vectors, calls, suspends
 
-	ifNames    statseg.NameVector
-	ifSimple   [9]statseg.SimpleCounter
-	ifCombined [8]statseg.CombinedCounter
+	ifNames    segwriter.NameVector
+	ifSimple   [9]segwriter.SimpleCounter
+	ifCombined [8]segwriter.CombinedCounter
 	ifaces     []*iface // by sw_if_index; nil once deleted
 	freeIfs    []int    // deleted sw_if_indexes, reused last-freed first
 	nextName   int
@@ -145,7 +146,7 @@ type iface struct {
 	name    string
 	size    uint64 // bytes per packet
 	frac    float64
-	links   []*statseg.Handle
+	links   []*segwriter.Handle
 	traffic bool
 }
 
@@ -155,7 +156,7 @@ func New(opts Options) (*Sim, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	w, err := statseg.NewWriter(statseg.WriterOptions{Size: opts.SegmentSize, Threads: opts.Threads + 1})
+	w, err := segwriter.NewWriter(segwriter.WriterOptions{Size: opts.SegmentSize, Threads: opts.Threads + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func New(opts Options) (*Sim, error) {
 }
 
 // Writer returns the segment writer, e.g. to serve Writer().Fd().
-func (s *Sim) Writer() *statseg.Writer { return s.w }
+func (s *Sim) Writer() *segwriter.Writer { return s.w }
 
 // Close releases the segment.
 func (s *Sim) Close() error { return s.w.Close() }
@@ -217,11 +218,11 @@ func (s *Sim) build() (err error) {
 	// Collect errors in order and stop at the first: the registration
 	// sequence below mirrors VPP's start-up order, which is worth keeping
 	// readable.
-	scalar := func(name string, gauge bool) statseg.Scalar {
+	scalar := func(name string, gauge bool) segwriter.Scalar {
 		if err != nil {
-			return statseg.Scalar{}
+			return segwriter.Scalar{}
 		}
-		var h statseg.Scalar
+		var h segwriter.Scalar
 		if gauge {
 			h, err = w.AddGauge(name)
 		} else {
@@ -229,23 +230,23 @@ func (s *Sim) build() (err error) {
 		}
 		return h
 	}
-	simple := func(name string, rows, n int) statseg.SimpleCounter {
+	simple := func(name string, rows, n int) segwriter.SimpleCounter {
 		if err != nil {
-			return statseg.SimpleCounter{}
+			return segwriter.SimpleCounter{}
 		}
-		var h statseg.SimpleCounter
+		var h segwriter.SimpleCounter
 		h, err = w.AddSimpleCounterRows(name, rows, n)
 		return h
 	}
-	link := func(name string, target uint32, col int) *statseg.Handle {
+	link := func(name string, target uint32, col int) *segwriter.Handle {
 		if err != nil {
 			return nil
 		}
-		var h *statseg.Handle
+		var h *segwriter.Handle
 		h, err = w.AddSymlink(name, target, uint32(col))
 		return h
 	}
-	memHeap := func(heap string) statseg.SimpleCounter {
+	memHeap := func(heap string) segwriter.SimpleCounter {
 		c := simple("/mem/"+heap, 1, 7)
 		if err == nil {
 			link("/mem/"+heap+"/used", c.Index(), 1)
@@ -620,7 +621,7 @@ func (s *Sim) Collect() {
 
 // setMem fills a /mem/<heap> vector: total, used, free, used by mmap, total
 // allocated, free chunks, releasable (provider_mem.c).
-func setMem(c statseg.SimpleCounter, total, used, free uint64) {
+func setMem(c segwriter.SimpleCounter, total, used, free uint64) {
 	for i, v := range []uint64{total, used, free, 0, total, 100 + used%1000, free - free/64} {
 		c.Set(0, i, v)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
 )
 
@@ -290,7 +291,7 @@ func TestRunServed(t *testing.T) {
 	s := newSim(t, Options{Interfaces: 4, Threads: 2, Churn: 20 * time.Millisecond,
 		UpdateInterval: 50 * time.Millisecond, Rate: 50_000})
 	path := filepath.Join(t.TempDir(), "stats.sock")
-	srv, err := statseg.NewServer(path, s.Writer().Fd())
+	srv, err := segwriter.NewServer(path, s.Writer().Fd())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func TestOptionsErrors(t *testing.T) {
 			t.Errorf("%+v accepted", o)
 		}
 	}
-	if _, err := New(Options{Interfaces: 5000, SegmentSize: statseg.MinWriterSize}); err == nil {
+	if _, err := New(Options{Interfaces: 5000, SegmentSize: segwriter.MinWriterSize}); err == nil {
 		t.Error("5000 interfaces fit in 64 KiB?")
 	}
 }

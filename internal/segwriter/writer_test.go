@@ -1,11 +1,15 @@
-package statseg
+package segwriter
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/statseg/layout"
 )
 
 func newTestWriter(t *testing.T, opts WriterOptions) *Writer {
@@ -29,14 +33,14 @@ func must[T any](t *testing.T) func(T, error) T {
 }
 
 // snapshotOf reads a copy of w with the package's reader.
-func snapshotOf(t *testing.T, w *Writer) *Snapshot {
+func snapshotOf(t *testing.T, w *Writer) *statseg.Snapshot {
 	t.Helper()
-	r, err := FromBytes(w.Bytes())
+	r, err := statseg.FromBytes(w.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	var s Snapshot
+	var s statseg.Snapshot
 	if err := r.Snapshot(&s, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +50,27 @@ func snapshotOf(t *testing.T, w *Writer) *Snapshot {
 	return &s
 }
 
-func lookup(t *testing.T, s *Snapshot, name string) (*Entry, *Value) {
+// readAll reads every entry of r.
+func readAll(t *testing.T, r *statseg.Reader) *statseg.Snapshot {
+	t.Helper()
+	var s statseg.Snapshot
+	if err := r.Snapshot(&s, nil); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// dumpOf prints s as vpp_get_stats dump does.
+func dumpOf(t *testing.T, s *statseg.Snapshot) string {
+	t.Helper()
+	var out strings.Builder
+	if err := statseg.WriteDump(&out, s); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+func lookup(t *testing.T, s *statseg.Snapshot, name string) (*statseg.Entry, *statseg.Value) {
 	t.Helper()
 	e, ok := s.Dir.Lookup(name)
 	if !ok {
@@ -78,16 +102,16 @@ func (s seg) vecHdr(off uint64) (n uint32, hdr, align, grow byte) {
 	return binary.LittleEndian.Uint32(h), h[4], h[5], h[6]
 }
 
-func (s seg) entry(i int) (Type, uint64, string) {
-	e := s.off(s.u64(headerDirectory)) + uint64(i)*entrySize
-	name := s.b[e+entryName : e+entrySize]
+func (s seg) entry(i int) (layout.Type, uint64, string) {
+	e := s.off(s.u64(layout.HeaderDirectory)) + uint64(i)*layout.EntrySize
+	name := s.b[e+layout.EntryName : e+layout.EntrySize]
 	for j, c := range name {
 		if c == 0 {
 			name = name[:j]
 			break
 		}
 	}
-	return Type(binary.LittleEndian.Uint32(s.b[e:])), s.u64(e + entryUnion), string(name)
+	return layout.Type(binary.LittleEndian.Uint32(s.b[e:])), s.u64(e + layout.EntryUnion), string(name)
 }
 
 func TestWriterLayoutMatchesVPP(t *testing.T) {
@@ -99,22 +123,22 @@ func TestWriterLayoutMatchesVPP(t *testing.T) {
 	must[NameVector](t)(w.AddNameVector("/if/names", []string{"local0", "", "loop0"}))
 
 	b := w.Bytes()
-	s := seg{b: b, base: binary.LittleEndian.Uint64(b[headerBase:])}
-	if v := s.u64(headerVersion); v != SegmentVersion {
+	s := seg{b: b, base: binary.LittleEndian.Uint64(b[layout.HeaderBase:])}
+	if v := s.u64(layout.HeaderVersion); v != layout.SegmentVersion {
 		t.Errorf("version %d", v)
 	}
 	if s.base != DefaultWriterBase || s.base%4096 != 0 {
 		t.Errorf("base %#x", s.base)
 	}
-	if s.u64(headerInProgress) != 0 || s.u64(headerEpoch) != 3 {
-		t.Errorf("in_progress %d epoch %d, want 0 and 3", s.u64(headerInProgress), s.u64(headerEpoch))
+	if s.u64(layout.HeaderInProgress) != 0 || s.u64(layout.HeaderEpoch) != 3 {
+		t.Errorf("in_progress %d epoch %d, want 0 and 3", s.u64(layout.HeaderInProgress), s.u64(layout.HeaderEpoch))
 	}
-	if s.u64(headerSize) != 0 {
+	if s.u64(layout.HeaderSize) != 0 {
 		t.Error("the word after the header must stay 0: govpp reads it as a legacy error vector")
 	}
 
 	// Directory: hdr_size 2, align byte 3, heap pointer in front.
-	dir := s.off(s.u64(headerDirectory))
+	dir := s.off(s.u64(layout.HeaderDirectory))
 	if n, hdr, align, _ := s.vecHdr(dir); n != 3 || hdr != 2 || align != 3 {
 		t.Errorf("directory vec header: len %d hdr_size %d align %d", n, hdr, align)
 	}
@@ -123,13 +147,13 @@ func TestWriterLayoutMatchesVPP(t *testing.T) {
 	}
 
 	typ, u, name := s.entry(0)
-	if typ != TypeScalar || u != 42 || name != "/sys/heartbeat" {
+	if typ != layout.TypeScalar || u != 42 || name != "/sys/heartbeat" {
 		t.Errorf("entry 0: %v %d %q", typ, u, name)
 	}
 
 	// Counter vectors: 64-byte headers, cache-line aligned data, align 0x86.
 	typ, u, _ = s.entry(1)
-	if typ != TypeCounterSimple {
+	if typ != layout.TypeCounterSimple {
 		t.Fatalf("entry 1 type %v", typ)
 	}
 	outer := s.off(u)
@@ -149,7 +173,7 @@ func TestWriterLayoutMatchesVPP(t *testing.T) {
 	// Name vector: 24-byte header with the entry index in front; strings
 	// with 16-byte headers and the NUL counted in vec_len; NULL slots.
 	typ, u, _ = s.entry(2)
-	if typ != TypeNameVector {
+	if typ != layout.TypeNameVector {
 		t.Fatalf("entry 2 type %v", typ)
 	}
 	names := s.off(u)
@@ -179,13 +203,13 @@ func TestWriterRoundTrip(t *testing.T) {
 	drops.Add(0, 1, 5)
 	drops.Add(1, 1, 6)
 	rx.Add(1, 1, 10, 640)
-	rx.Set(0, 2, Combined{1, 2})
+	rx.Set(0, 2, layout.Combined{Packets: 1, Bytes: 2})
 
 	s := snapshotOf(t, w)
 	if _, v := lookup(t, s, "/sys/boottime"); v.Scalar != 1_700_000_000 {
 		t.Errorf("boottime %d", v.Scalar)
 	}
-	if e, v := lookup(t, s, "/sys/vector_rate"); e.Type != TypeGauge || v.Scalar != 3 {
+	if e, v := lookup(t, s, "/sys/vector_rate"); e.Type != layout.TypeGauge || v.Scalar != 3 {
 		t.Errorf("vector_rate %v %d", e.Type, v.Scalar)
 	}
 	if _, v := lookup(t, s, "/if/drops"); fmt.Sprint(v.Simple) != "[[0 5 0] [0 6 0]]" {
@@ -198,7 +222,7 @@ func TestWriterRoundTrip(t *testing.T) {
 		t.Errorf("names %q %v", e.Names, e.NullNames)
 	}
 	e, v := lookup(t, s, "/interfaces/loop0/rx")
-	if e.Type != TypeSymlink || e.Target != int(rx.Index()) || e.Column != 1 || fmt.Sprint(v.Combined) != "[[{0 0}] [{10 640}]]" {
+	if e.Type != layout.TypeSymlink || e.Target != int(rx.Index()) || e.Column != 1 || fmt.Sprint(v.Combined) != "[[{0 0}] [{10 640}]]" {
 		t.Errorf("symlink %+v %v", e, v.Combined)
 	}
 }
@@ -237,7 +261,7 @@ func TestWriterDeleteReusesSlots(t *testing.T) {
 		next uint64
 	}{{5, 3}, {3, 1}, {1, 0xffffffff}} {
 		typ, u, name := s.entry(want.i)
-		if typ != TypeEmpty || u != want.next || name != "" {
+		if typ != layout.TypeEmpty || u != want.next || name != "" {
 			t.Errorf("slot %d: %v next %#x name %q", want.i, typ, u, name)
 		}
 	}
@@ -267,12 +291,12 @@ func TestWriterResizeAndDirectoryGrowth(t *testing.T) {
 	for th := range 3 {
 		c.Add(th, 1, uint64(th+1), 100)
 	}
-	dirBefore := binary.LittleEndian.Uint64(w.Mem()[headerDirectory:])
+	dirBefore := binary.LittleEndian.Uint64(w.Mem()[layout.HeaderDirectory:])
 	for i := range 300 {
 		sym := must[*Handle](t)(w.AddSymlink(fmt.Sprintf("/interfaces/if%d/tx", i), c.Index(), uint32(i)))
 		_ = sym
 	}
-	if dirAfter := binary.LittleEndian.Uint64(w.Mem()[headerDirectory:]); dirAfter == dirBefore {
+	if dirAfter := binary.LittleEndian.Uint64(w.Mem()[layout.HeaderDirectory:]); dirAfter == dirBefore {
 		t.Error("directory did not move while growing")
 	}
 	rowBefore := seg{b: w.Mem(), base: w.Base()}.u64(w.mustHandle(t, c.Index()).outer.data)
@@ -296,14 +320,14 @@ func TestWriterResizeAndDirectoryGrowth(t *testing.T) {
 	if fmt.Sprint(v.Combined) != "[[{1 100}] [{2 100}] [{3 100}]]" {
 		t.Errorf("kept values %v", v.Combined)
 	}
-	if _, v := lookup(t, s, "/interfaces/if299/tx"); v.Combined[2][0] != (Combined{1, 1}) {
+	if _, v := lookup(t, s, "/interfaces/if299/tx"); v.Combined[2][0] != (layout.Combined{Packets: 1, Bytes: 1}) {
 		t.Errorf("new column %v", v.Combined)
 	}
 
 	if err := c.Resize(1); err != nil {
 		t.Fatal(err)
 	}
-	if c.Len() != 1 || c.Get(2, 0) != (Combined{}) {
+	if c.Len() != 1 || c.Get(2, 0) != (layout.Combined{}) {
 		t.Errorf("shrunk: len %d", c.Len())
 	}
 }
@@ -414,7 +438,7 @@ func TestWriterConcurrentUpdates(t *testing.T) {
 	}
 	wg.Wait()
 	for th := range 4 {
-		if got := c.Get(th, 0); got != (Combined{perWorker, 64 * perWorker}) {
+		if got := c.Get(th, 0); got != (layout.Combined{Packets: perWorker, Bytes: 64 * perWorker}) {
 			t.Errorf("thread %d: %+v", th, got)
 		}
 	}
@@ -454,11 +478,11 @@ func TestWriterHistogramLog2(t *testing.T) {
 	// Bins: [2^4,2^5) and below -> 0; [2^5,2^6) -> 1; 2^20 clamps to 4.
 	s := snapshotOf(t, w)
 	e, v := lookup(t, s, "/sys/latency")
-	if e.Type != TypeHistogramLog2 || fmt.Sprint(v.Histogram) != "[[4 0 0 7 0 0] [4 4 1 0 0 1]]" {
+	if e.Type != layout.TypeHistogramLog2 || fmt.Sprint(v.Histogram) != "[[4 0 0 7 0 0] [4 4 1 0 0 1]]" {
 		t.Errorf("%v %v", e.Type, v.Histogram)
 	}
 	hg.Clear()
-	if hg.Get(1, 0) != 0 || binary.LittleEndian.Uint64(w.Bytes()[0:]) != SegmentVersion {
+	if hg.Get(1, 0) != 0 || binary.LittleEndian.Uint64(w.Bytes()[0:]) != layout.SegmentVersion {
 		t.Error("clear")
 	}
 	if _, v := lookup(t, snapshotOf(t, w), "/sys/latency"); fmt.Sprint(v.Histogram) != "[[4 0 0 0 0 0] [4 0 0 0 0 0]]" {
@@ -466,36 +490,5 @@ func TestWriterHistogramLog2(t *testing.T) {
 	}
 	if _, err := w.AddHistogramLog2("/bad", 0, 0); err == nil {
 		t.Error("0 bins accepted")
-	}
-}
-
-func TestEntryColumns(t *testing.T) {
-	w, err := NewWriter(WriterOptions{Threads: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if _, err := w.AddCombinedCounter("/if/rx", 7); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.AddScalar("/sys/heartbeat"); err != nil {
-		t.Fatal(err)
-	}
-	r, err := FromBytes(w.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := r.Directory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, want := range map[string]int{"/if/rx": 7, "/sys/heartbeat": 0} {
-		e, ok := d.Lookup(name)
-		if !ok {
-			t.Fatalf("%s missing", name)
-		}
-		if got := e.Columns(); got != want {
-			t.Errorf("%s: Columns() = %d, want %d", name, got, want)
-		}
 	}
 }

@@ -1,7 +1,6 @@
-package statseg
+package segwriter
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vppstats/vppstats/internal/statseg/layout"
 )
 
 // Server hands a stats segment to clients the way VPP's stats socket does:
@@ -42,7 +43,7 @@ type Server struct {
 func NewServer(socketPath string, fd int) (*Server, error) {
 	own, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("statseg: server: duplicating fd %d: %w", fd, err)
+		return nil, fmt.Errorf("segwriter: server: duplicating fd %d: %w", fd, err)
 	}
 	ln, err := listenSeqpacket(socketPath)
 	if err != nil {
@@ -58,22 +59,12 @@ func NewServer(socketPath string, fd int) (*Server, error) {
 // ends in .gz), such as a capture, from a fresh sealed memfd that clients
 // can map but nobody can modify.
 func ServeFile(socketPath, segmentPath string) (*Server, error) {
-	fd, err := LoadSegment(segmentPath)
+	fd, err := loadSegment(segmentPath)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
 	return NewServer(socketPath, fd)
-}
-
-// Serve serves fd on socketPath until ctx is done, then removes the socket.
-func Serve(ctx context.Context, socketPath string, fd int) error {
-	s, err := NewServer(socketPath, fd)
-	if err != nil {
-		return err
-	}
-	<-ctx.Done()
-	return s.Close()
 }
 
 // Path returns the socket path.
@@ -84,13 +75,13 @@ func (s *Server) Path() string { return s.path }
 func (s *Server) SetFd(fd int) error {
 	own, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("statseg: server: duplicating fd %d: %w", fd, err)
+		return fmt.Errorf("segwriter: server: duplicating fd %d: %w", fd, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		unix.Close(own)
-		return errors.New("statseg: server: closed")
+		return errors.New("segwriter: server: closed")
 	}
 	unix.Close(s.fd)
 	s.fd = own
@@ -173,64 +164,64 @@ func sendFd(sock uintptr, fd int) error {
 func listenSeqpacket(path string) (*net.UnixListener, error) {
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("statseg: server: socket directory %s: %w", dir, err)
+		return nil, fmt.Errorf("segwriter: server: socket directory %s: %w", dir, err)
 	} else if !st.IsDir() {
-		return nil, fmt.Errorf("statseg: server: socket directory %s is not a directory", dir)
+		return nil, fmt.Errorf("segwriter: server: socket directory %s is not a directory", dir)
 	}
 	if st, err := os.Lstat(path); err == nil {
 		if st.Mode().Type() != fs.ModeSocket {
-			return nil, fmt.Errorf("statseg: server: %s exists and is not a socket; not replacing it", path)
+			return nil, fmt.Errorf("segwriter: server: %s exists and is not a socket; not replacing it", path)
 		}
 		if c, err := net.DialTimeout("unixpacket", path, time.Second); err == nil {
 			c.Close()
-			return nil, fmt.Errorf("statseg: server: socket %s is in use by a running server", path)
+			return nil, fmt.Errorf("segwriter: server: socket %s is in use by a running server", path)
 		}
 		// Nobody answers: a stale socket from a server that died.
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("statseg: server: removing stale socket: %w", err)
+			return nil, fmt.Errorf("segwriter: server: removing stale socket: %w", err)
 		}
 	}
 	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
 	if err != nil {
-		return nil, fmt.Errorf("statseg: server: %w", err)
+		return nil, fmt.Errorf("segwriter: server: %w", err)
 	}
 	return ln, nil
 }
 
-// LoadSegment copies a segment file (plain, or gzip if its name ends in
+// loadSegment copies a segment file (plain, or gzip if its name ends in
 // .gz) into a new memfd sealed against any change, and returns the fd.
-func LoadSegment(path string) (int, error) {
-	data, err := ReadSegmentFile(path)
+func loadSegment(path string) (int, error) {
+	data, err := layout.ReadFile(path)
 	if err != nil {
 		return -1, err
 	}
-	return SegmentMemfd(data)
+	return segmentMemfd(data)
 }
 
-// SegmentMemfd copies a segment held in memory into a new sealed memfd.
-func SegmentMemfd(data []byte) (int, error) {
-	if len(data) < headerSize {
-		return -1, fmt.Errorf("statseg: segment of %d bytes is shorter than its header", len(data))
+// segmentMemfd copies a segment held in memory into a new sealed memfd.
+func segmentMemfd(data []byte) (int, error) {
+	if len(data) < layout.HeaderSize {
+		return -1, fmt.Errorf("segwriter: segment of %d bytes is shorter than its header", len(data))
 	}
-	if v := binary.LittleEndian.Uint64(data[headerVersion:]); v != SegmentVersion {
-		return -1, fmt.Errorf("statseg: segment version %d, want %d", v, SegmentVersion)
+	if v := binary.LittleEndian.Uint64(data[layout.HeaderVersion:]); v != layout.SegmentVersion {
+		return -1, fmt.Errorf("segwriter: segment version %d, want %d", v, layout.SegmentVersion)
 	}
 	fd, err := unix.MemfdCreate("vpp stats segment (replay)", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
-		return -1, fmt.Errorf("statseg: memfd_create: %w", err)
+		return -1, fmt.Errorf("segwriter: memfd_create: %w", err)
 	}
 	for rest := data; len(rest) > 0; {
 		n, err := unix.Write(fd, rest)
 		if err != nil {
 			unix.Close(fd)
-			return -1, fmt.Errorf("statseg: filling memfd: %w", err)
+			return -1, fmt.Errorf("segwriter: filling memfd: %w", err)
 		}
 		rest = rest[n:]
 	}
 	const seals = unix.F_SEAL_WRITE | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("statseg: sealing memfd: %w", err)
+		return -1, fmt.Errorf("segwriter: sealing memfd: %w", err)
 	}
 	return fd, nil
 }

@@ -1,7 +1,6 @@
-package statseg
+package segwriter
 
 import (
-	"context"
 	"errors"
 	"net"
 	"os"
@@ -11,6 +10,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/statseg/layout"
 )
 
 func socketPath(t *testing.T) string {
@@ -96,12 +98,12 @@ func TestServerLiveSegment(t *testing.T) {
 	path := socketPath(t)
 	newTestServer(t, path, w.Fd())
 
-	r, err := Connect(path, 5*time.Second)
+	r, err := statseg.Connect(path, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var s Snapshot
+	var s statseg.Snapshot
 	for i := range uint64(3) {
 		rx.Add(1, 1, 1, 100)
 		must[Scalar](t)(w.AddScalar("/x/" + string(rune('a'+i))))
@@ -109,7 +111,7 @@ func TestServerLiveSegment(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, v := lookup(t, &s, "/if/rx")
-		if got := v.Combined[1][1]; got != (Combined{i + 1, 100 * (i + 1)}) {
+		if got := v.Combined[1][1]; got != (layout.Combined{Packets: i + 1, Bytes: 100 * (i + 1)}) {
 			t.Errorf("round %d: reader sees %+v", i, got)
 		}
 		if len(s.Dir.Entries) != int(2+i) {
@@ -127,12 +129,12 @@ func TestServerSetFd(t *testing.T) {
 	srv := newTestServer(t, path, a.Fd())
 
 	boottime := func() uint64 {
-		r, err := Connect(path, 5*time.Second)
+		r, err := statseg.Connect(path, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer r.Close()
-		_, v := lookup(t, snapshotAll(t, r), "/sys/boottime")
+		_, v := lookup(t, readAll(t, r), "/sys/boottime")
 		return v.Scalar
 	}
 	if got := boottime(); got != 1 {
@@ -165,15 +167,15 @@ func TestServeFileReadOnlyCopy(t *testing.T) {
 		t.Error("a replayed segment can be mapped writable")
 	}
 
-	dump := func(r *Reader) string {
+	dump := func(r *statseg.Reader) string {
 		defer r.Close()
-		return dumpOf(t, snapshotAll(t, r))
+		return dumpOf(t, readAll(t, r))
 	}
-	served, err := Connect(path, 5*time.Second)
+	served, err := statseg.Connect(path, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := OpenFile(capture)
+	file, err := statseg.OpenFile(capture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,33 +230,5 @@ func TestServerErrors(t *testing.T) {
 	}
 	if _, err := ServeFile(filepath.Join(dir, "y.sock"), plain); err == nil {
 		t.Error("empty segment file accepted")
-	}
-}
-
-func TestServeContext(t *testing.T) {
-	w := newTestWriter(t, WriterOptions{Size: MinWriterSize})
-	path := socketPath(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, path, w.Fd()) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("socket never appeared")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if _, fds := rawReceive(t, path); len(fds) != 1 {
-		t.Error("no fd")
-	}
-	cancel()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Error("socket left behind")
 	}
 }
