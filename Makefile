@@ -9,6 +9,7 @@
 #   make vppstat   build/bin/vppstat
 #   make vppstatsfs build/bin/vppstatsfs
 #   make generate  regenerate the receiver's mdatagen code
+#   make binapi    regenerate internal/vppapi/binapi from VPP v26.06's API files
 #   make bench     benchmarks
 
 SHELL := /bin/bash
@@ -34,7 +35,7 @@ TESTFLAGS ?=
 # binaries and run in their own step).
 UNIT_PKGS = $$($(GO) list ./... | grep -v /internal/e2e)
 
-.PHONY: all demo test vet fmt-check unit fuzz e2e live otelcol vppstat vppstatsfs generate bench tools clean
+.PHONY: all demo test vet fmt-check unit fuzz e2e live otelcol vppstat vppstatsfs generate binapi bench tools clean
 
 all: vppstat vppstatsfs otelcol
 
@@ -72,6 +73,20 @@ otelcol: $(OTELCOL_DIR)/go.mod
 generate: $(MDATAGEN)
 	cd vppstatsreceiver && $(MDATAGEN) metadata.yaml
 	$(GO) build ./vppstatsreceiver/...
+
+## VPP binary-API bindings (internal/vppapi/binapi) with govpp's
+## binapi-generator, pinned in internal/tools, from the API definitions of the
+## VPP build the tests run ($$VPPSTATS_VPP_DIR, default ../shared/vpp/v26.06).
+## Only interface.api and what it imports.
+VPP_DIR ?= $(if $(VPPSTATS_VPP_DIR),$(VPPSTATS_VPP_DIR),$(CURDIR)/../shared/vpp/v26.06)
+BINAPI_VPP_VERSION ?= 26.06-release
+binapi:
+	rm -rf internal/vppapi/binapi
+	VPP_VERSION=$(BINAPI_VPP_VERSION) $(GO) -C internal/tools tool binapi-generator \
+		--input=$(VPP_DIR)/api --output-dir=$(CURDIR)/internal/vppapi/binapi \
+		--import-prefix=github.com/vppstats/vppstats/internal/vppapi/binapi \
+		--no-source-path-info --gen= interface
+	$(GO) build ./internal/vppapi/...
 
 ## Demo: simulated VPP on a socket, otelcol-vpp with config/demo.yaml.
 demo: vppstat otelcol

@@ -45,6 +45,13 @@ type Config struct {
 	// report (they are disabled by default).
 	Stats FilterConfig `mapstructure:"stats"`
 
+	// APISocketPath is VPP's binary API socket (socksvr), the source of the
+	// interface state metrics (vpp.interface.admin.up, ...); "" switches
+	// them off. See identity_config.go.
+	APISocketPath string `mapstructure:"api_socket_path"`
+	// Pods attributes pod interfaces to Kubernetes pods.
+	Pods PodsConfig `mapstructure:"pods"`
+
 	_ struct{}
 }
 
@@ -87,6 +94,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, cfg.validateIdentity())
 	return errors.Join(errs...)
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
 	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/vppapi"
 	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadata"
 )
 
@@ -30,6 +31,7 @@ func createDefaultConfig() component.Config {
 		MetricsBuilderConfig: metadata.NewDefaultMetricsBuilderConfig(),
 		SocketPath:           statseg.DefaultSocketPath,
 		StaleAfter:           defaultStaleAfter,
+		APISocketPath:        vppapi.DefaultSocketPath,
 	}
 }
 

@@ -70,6 +70,7 @@ func defaultPlanConfig(t *testing.T, mutate func(*Config)) *planConfig {
 	s, err := newScraper(cfg, receivertest.NewNopSettings(metadata.Type))
 	require.NoError(t, err)
 	require.NoError(t, s.start(context.Background(), nil))
+	t.Cleanup(func() { require.NoError(t, s.shutdown(context.Background())) })
 	return &s.pc
 }
 

@@ -42,6 +42,7 @@ type vppScraper struct {
 
 	mb *metadata.MetricsBuilder
 	rb *metadata.ResourceBuilder
+	id identity // interface state and pods (identity.go)
 
 	// Connection.
 	r        *statseg.Reader
@@ -86,11 +87,13 @@ func (s *vppScraper) start(context.Context, component.Host) error {
 	for id := range metadata.NumMetrics {
 		_, s.pc.enabled[id] = s.mb.Points(id)
 	}
+	s.startIdentity()
 	return nil
 }
 
 func (s *vppScraper) shutdown(context.Context) error {
 	s.disconnect()
+	s.stopIdentity()
 	s.tel.shutdown()
 	return nil
 }
@@ -115,6 +118,9 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		p := buildPlan(s.snap.Dir, &s.pc)
 		if s.plan != nil && s.plan.dir.Epoch != p.dir.Epoch {
 			s.tel.epochChanged(ctx)
+		}
+		if s.plan != nil {
+			s.directoryChanged()
 		}
 		p.carry(s.plan)
 		s.plan = p
@@ -156,6 +162,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		e.counters(src, &vals[src.entry], clearTs)
 	}
 	e.system(p, vals, now, boot)
+	s.recordInterfaceState(ts)
 
 	s.lastScrape = ts
 	s.link.backoff = 0
@@ -164,7 +171,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if s.cfg.Instance != "" {
 		s.rb.SetVppInstance(s.cfg.Instance)
 	}
-	md := s.mb.Emit(metadata.WithResource(s.rb.Emit()))
+	md := s.splitPods(s.mb.Emit(metadata.WithResource(s.rb.Emit())))
 	s.tel.unreadable(ctx, len(s.snap.Errs))
 	if errs := s.snap.Errs; len(errs) > 0 {
 		// Stats the segment holds but that cannot be read (a corrupt or

@@ -157,7 +157,7 @@ func wantPoints(d *dump) points {
 			if name == "" || name == "deleted" {
 				continue
 			}
-			add(r.metric, float64(byIdx[idx]), append([]string{"vpp.interface.name", name, "vpp.interface.index", strconv.Itoa(idx)}, r.attrs...)...)
+			add(r.metric, float64(byIdx[idx]), append([]string{"network.interface.name", name, "vpp.interface.index", strconv.Itoa(idx)}, r.attrs...)...)
 		}
 	}
 	for _, ctr := range []string{"clocks", "vectors", "calls", "suspends"} {

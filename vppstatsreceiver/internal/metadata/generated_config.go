@@ -47,6 +47,26 @@ func (ms *VppInputRateMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	return nil
 }
 
+// VppInterfaceAdminUpMetricConfig provides config for the vpp.interface.admin.up metric.
+type VppInterfaceAdminUpMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *VppInterfaceAdminUpMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // VppInterfaceCastIoMetricConfig provides config for the vpp.interface.cast.io metric.
 type VppInterfaceCastIoMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -134,6 +154,66 @@ type VppInterfaceIoMetricConfig struct {
 }
 
 func (ms *VppInterfaceIoMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// VppInterfaceLinkSpeedMetricConfig provides config for the vpp.interface.link.speed metric.
+type VppInterfaceLinkSpeedMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *VppInterfaceLinkSpeedMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// VppInterfaceLinkUpMetricConfig provides config for the vpp.interface.link.up metric.
+type VppInterfaceLinkUpMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *VppInterfaceLinkUpMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// VppInterfaceMtuMetricConfig provides config for the vpp.interface.mtu metric.
+type VppInterfaceMtuMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *VppInterfaceMtuMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	if parser == nil {
 		return nil
 	}
@@ -531,11 +611,15 @@ func (ms *VppWorkerVectorRateMetricConfig) Unmarshal(parser *confmap.Conf) error
 type MetricsConfig struct {
 	VppBufferPoolBuffers        VppBufferPoolBuffersMetricConfig        `mapstructure:"vpp.buffer_pool.buffers"`
 	VppInputRate                VppInputRateMetricConfig                `mapstructure:"vpp.input.rate"`
+	VppInterfaceAdminUp         VppInterfaceAdminUpMetricConfig         `mapstructure:"vpp.interface.admin.up"`
 	VppInterfaceCastIo          VppInterfaceCastIoMetricConfig          `mapstructure:"vpp.interface.cast.io"`
 	VppInterfaceCastPackets     VppInterfaceCastPacketsMetricConfig     `mapstructure:"vpp.interface.cast.packets"`
 	VppInterfaceDrops           VppInterfaceDropsMetricConfig           `mapstructure:"vpp.interface.drops"`
 	VppInterfaceErrors          VppInterfaceErrorsMetricConfig          `mapstructure:"vpp.interface.errors"`
 	VppInterfaceIo              VppInterfaceIoMetricConfig              `mapstructure:"vpp.interface.io"`
+	VppInterfaceLinkSpeed       VppInterfaceLinkSpeedMetricConfig       `mapstructure:"vpp.interface.link.speed"`
+	VppInterfaceLinkUp          VppInterfaceLinkUpMetricConfig          `mapstructure:"vpp.interface.link.up"`
+	VppInterfaceMtu             VppInterfaceMtuMetricConfig             `mapstructure:"vpp.interface.mtu"`
 	VppInterfacePackets         VppInterfacePacketsMetricConfig         `mapstructure:"vpp.interface.packets"`
 	VppInterfaceProtocolPackets VppInterfaceProtocolPacketsMetricConfig `mapstructure:"vpp.interface.protocol.packets"`
 	VppInterfacePunts           VppInterfacePuntsMetricConfig           `mapstructure:"vpp.interface.punts"`
@@ -565,6 +649,9 @@ func DefaultMetricsConfig() MetricsConfig {
 		VppInputRate: VppInputRateMetricConfig{
 			Enabled: true,
 		},
+		VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
+			Enabled: true,
+		},
 		VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
 			Enabled: false,
 		},
@@ -578,6 +665,15 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled: true,
 		},
 		VppInterfaceIo: VppInterfaceIoMetricConfig{
+			Enabled: true,
+		},
+		VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
+			Enabled: true,
+		},
+		VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
+			Enabled: true,
+		},
+		VppInterfaceMtu: VppInterfaceMtuMetricConfig{
 			Enabled: true,
 		},
 		VppInterfacePackets: VppInterfacePacketsMetricConfig{
@@ -668,12 +764,24 @@ func (rac *ResourceAttributeConfig) Unmarshal(parser *confmap.Conf) error {
 
 // ResourceAttributesConfig provides config for vppstats resource attributes.
 type ResourceAttributesConfig struct {
-	VppInstance    ResourceAttributeConfig `mapstructure:"vpp.instance"`
-	VppStatsSocket ResourceAttributeConfig `mapstructure:"vpp.stats.socket"`
+	K8sNamespaceName ResourceAttributeConfig `mapstructure:"k8s.namespace.name"`
+	K8sPodIP         ResourceAttributeConfig `mapstructure:"k8s.pod.ip"`
+	K8sPodName       ResourceAttributeConfig `mapstructure:"k8s.pod.name"`
+	VppInstance      ResourceAttributeConfig `mapstructure:"vpp.instance"`
+	VppStatsSocket   ResourceAttributeConfig `mapstructure:"vpp.stats.socket"`
 }
 
 func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 	return ResourceAttributesConfig{
+		K8sNamespaceName: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		K8sPodIP: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		K8sPodName: ResourceAttributeConfig{
+			Enabled: true,
+		},
 		VppInstance: ResourceAttributeConfig{
 			Enabled: true,
 		},

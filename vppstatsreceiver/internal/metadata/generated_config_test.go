@@ -32,6 +32,9 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					VppInputRate: VppInputRateMetricConfig{
 						Enabled: true,
 					},
+					VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
+						Enabled: true,
+					},
 					VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
 						Enabled: true,
 					},
@@ -45,6 +48,15 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled: true,
 					},
 					VppInterfaceIo: VppInterfaceIoMetricConfig{
+						Enabled: true,
+					},
+					VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
+						Enabled: true,
+					},
+					VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
+						Enabled: true,
+					},
+					VppInterfaceMtu: VppInterfaceMtuMetricConfig{
 						Enabled: true,
 					},
 					VppInterfacePackets: VppInterfacePacketsMetricConfig{
@@ -106,8 +118,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					VppInstance:    ResourceAttributeConfig{Enabled: true},
-					VppStatsSocket: ResourceAttributeConfig{Enabled: true},
+					K8sNamespaceName: ResourceAttributeConfig{Enabled: true},
+					K8sPodIP:         ResourceAttributeConfig{Enabled: true},
+					K8sPodName:       ResourceAttributeConfig{Enabled: true},
+					VppInstance:      ResourceAttributeConfig{Enabled: true},
+					VppStatsSocket:   ResourceAttributeConfig{Enabled: true},
 				},
 			},
 		},
@@ -121,6 +136,9 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					VppInputRate: VppInputRateMetricConfig{
 						Enabled: false,
 					},
+					VppInterfaceAdminUp: VppInterfaceAdminUpMetricConfig{
+						Enabled: false,
+					},
 					VppInterfaceCastIo: VppInterfaceCastIoMetricConfig{
 						Enabled: false,
 					},
@@ -134,6 +152,15 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled: false,
 					},
 					VppInterfaceIo: VppInterfaceIoMetricConfig{
+						Enabled: false,
+					},
+					VppInterfaceLinkSpeed: VppInterfaceLinkSpeedMetricConfig{
+						Enabled: false,
+					},
+					VppInterfaceLinkUp: VppInterfaceLinkUpMetricConfig{
+						Enabled: false,
+					},
+					VppInterfaceMtu: VppInterfaceMtuMetricConfig{
 						Enabled: false,
 					},
 					VppInterfacePackets: VppInterfacePacketsMetricConfig{
@@ -195,8 +222,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					VppInstance:    ResourceAttributeConfig{Enabled: false},
-					VppStatsSocket: ResourceAttributeConfig{Enabled: false},
+					K8sNamespaceName: ResourceAttributeConfig{Enabled: false},
+					K8sPodIP:         ResourceAttributeConfig{Enabled: false},
+					K8sPodName:       ResourceAttributeConfig{Enabled: false},
+					VppInstance:      ResourceAttributeConfig{Enabled: false},
+					VppStatsSocket:   ResourceAttributeConfig{Enabled: false},
 				},
 			},
 		},
@@ -204,7 +234,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(VppBufferPoolBuffersMetricConfig{}, VppInputRateMetricConfig{}, VppInterfaceCastIoMetricConfig{}, VppInterfaceCastPacketsMetricConfig{}, VppInterfaceDropsMetricConfig{}, VppInterfaceErrorsMetricConfig{}, VppInterfaceIoMetricConfig{}, VppInterfacePacketsMetricConfig{}, VppInterfaceProtocolPacketsMetricConfig{}, VppInterfacePuntsMetricConfig{}, VppInterfaceRxMissedMetricConfig{}, VppInterfaceRxNoBufferMetricConfig{}, VppMemoryHeapSizeMetricConfig{}, VppMemoryHeapUsageMetricConfig{}, VppNodeCallsMetricConfig{}, VppNodeClocksMetricConfig{}, VppNodeErrorsMetricConfig{}, VppNodeSuspendsMetricConfig{}, VppNodeVectorsMetricConfig{}, VppStatCounterMetricConfig{}, VppStatGaugeMetricConfig{}, VppUptimeMetricConfig{}, VppVectorRateMetricConfig{}, VppWorkerCountMetricConfig{}, VppWorkerLoopRateMetricConfig{}, VppWorkerVectorRateMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(VppBufferPoolBuffersMetricConfig{}, VppInputRateMetricConfig{}, VppInterfaceAdminUpMetricConfig{}, VppInterfaceCastIoMetricConfig{}, VppInterfaceCastPacketsMetricConfig{}, VppInterfaceDropsMetricConfig{}, VppInterfaceErrorsMetricConfig{}, VppInterfaceIoMetricConfig{}, VppInterfaceLinkSpeedMetricConfig{}, VppInterfaceLinkUpMetricConfig{}, VppInterfaceMtuMetricConfig{}, VppInterfacePacketsMetricConfig{}, VppInterfaceProtocolPacketsMetricConfig{}, VppInterfacePuntsMetricConfig{}, VppInterfaceRxMissedMetricConfig{}, VppInterfaceRxNoBufferMetricConfig{}, VppMemoryHeapSizeMetricConfig{}, VppMemoryHeapUsageMetricConfig{}, VppNodeCallsMetricConfig{}, VppNodeClocksMetricConfig{}, VppNodeErrorsMetricConfig{}, VppNodeSuspendsMetricConfig{}, VppNodeVectorsMetricConfig{}, VppStatCounterMetricConfig{}, VppStatGaugeMetricConfig{}, VppUptimeMetricConfig{}, VppVectorRateMetricConfig{}, VppWorkerCountMetricConfig{}, VppWorkerLoopRateMetricConfig{}, VppWorkerVectorRateMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -232,15 +262,21 @@ func TestResourceAttributesConfig(t *testing.T) {
 		{
 			name: "all_set",
 			want: ResourceAttributesConfig{
-				VppInstance:    ResourceAttributeConfig{Enabled: true},
-				VppStatsSocket: ResourceAttributeConfig{Enabled: true},
+				K8sNamespaceName: ResourceAttributeConfig{Enabled: true},
+				K8sPodIP:         ResourceAttributeConfig{Enabled: true},
+				K8sPodName:       ResourceAttributeConfig{Enabled: true},
+				VppInstance:      ResourceAttributeConfig{Enabled: true},
+				VppStatsSocket:   ResourceAttributeConfig{Enabled: true},
 			},
 		},
 		{
 			name: "none_set",
 			want: ResourceAttributesConfig{
-				VppInstance:    ResourceAttributeConfig{Enabled: false},
-				VppStatsSocket: ResourceAttributeConfig{Enabled: false},
+				K8sNamespaceName: ResourceAttributeConfig{Enabled: false},
+				K8sPodIP:         ResourceAttributeConfig{Enabled: false},
+				K8sPodName:       ResourceAttributeConfig{Enabled: false},
+				VppInstance:      ResourceAttributeConfig{Enabled: false},
+				VppStatsSocket:   ResourceAttributeConfig{Enabled: false},
 			},
 		},
 	}

@@ -169,6 +169,10 @@ var MetricsInfo = metricsInfo{
 	VppInputRate: metricInfo{
 		Name: "vpp.input.rate",
 	},
+	VppInterfaceAdminUp: metricInfo{
+		Name:       "vpp.interface.admin.up",
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.interface.driver", "hw.network.physical_address", "vpp.interface.tag", "vpp.interface.parent.name", "vpp.interface.sub_id"},
+	},
 	VppInterfaceCastIo: metricInfo{
 		Name:       "vpp.interface.cast.io",
 		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.interface.cast", "vpp.thread.index"},
@@ -188,6 +192,18 @@ var MetricsInfo = metricsInfo{
 	VppInterfaceIo: metricInfo{
 		Name:       "vpp.interface.io",
 		Attributes: []string{"network.interface.name", "vpp.interface.index", "network.io.direction", "vpp.thread.index"},
+	},
+	VppInterfaceLinkSpeed: metricInfo{
+		Name:       "vpp.interface.link.speed",
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.interface.driver", "hw.network.physical_address", "vpp.interface.tag", "vpp.interface.parent.name", "vpp.interface.sub_id"},
+	},
+	VppInterfaceLinkUp: metricInfo{
+		Name:       "vpp.interface.link.up",
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.interface.driver", "hw.network.physical_address", "vpp.interface.tag", "vpp.interface.parent.name", "vpp.interface.sub_id"},
+	},
+	VppInterfaceMtu: metricInfo{
+		Name:       "vpp.interface.mtu",
+		Attributes: []string{"network.interface.name", "vpp.interface.index", "vpp.interface.driver", "hw.network.physical_address", "vpp.interface.tag", "vpp.interface.parent.name", "vpp.interface.sub_id"},
 	},
 	VppInterfacePackets: metricInfo{
 		Name:       "vpp.interface.packets",
@@ -267,11 +283,15 @@ var MetricsInfo = metricsInfo{
 type metricsInfo struct {
 	VppBufferPoolBuffers        metricInfo
 	VppInputRate                metricInfo
+	VppInterfaceAdminUp         metricInfo
 	VppInterfaceCastIo          metricInfo
 	VppInterfaceCastPackets     metricInfo
 	VppInterfaceDrops           metricInfo
 	VppInterfaceErrors          metricInfo
 	VppInterfaceIo              metricInfo
+	VppInterfaceLinkSpeed       metricInfo
+	VppInterfaceLinkUp          metricInfo
+	VppInterfaceMtu             metricInfo
 	VppInterfacePackets         metricInfo
 	VppInterfaceProtocolPackets metricInfo
 	VppInterfacePunts           metricInfo
@@ -306,6 +326,30 @@ type metricAttributeOptionFunc func(pmetric.NumberDataPoint)
 
 func (maof metricAttributeOptionFunc) apply(dp pmetric.NumberDataPoint) {
 	maof(dp)
+}
+
+func WithHwNetworkPhysicalAddressMetricAttribute(hwNetworkPhysicalAddressAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("hw.network.physical_address", hwNetworkPhysicalAddressAttributeValue)
+	})
+}
+
+func WithVppInterfaceParentNameMetricAttribute(vppInterfaceParentNameAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("vpp.interface.parent.name", vppInterfaceParentNameAttributeValue)
+	})
+}
+
+func WithVppInterfaceSubIDMetricAttribute(vppInterfaceSubIDAttributeValue int64) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutInt("vpp.interface.sub_id", vppInterfaceSubIDAttributeValue)
+	})
+}
+
+func WithVppInterfaceTagMetricAttribute(vppInterfaceTagAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("vpp.interface.tag", vppInterfaceTagAttributeValue)
+	})
 }
 
 func WithVppStatFieldMetricAttribute(vppStatFieldAttributeValue string) MetricAttributeOption {
@@ -421,6 +465,63 @@ func (m *metricVppInputRate) emit(metrics pmetric.MetricSlice) {
 
 func newMetricVppInputRate(cfg VppInputRateMetricConfig) metricVppInputRate {
 	m := metricVppInputRate{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricVppInterfaceAdminUp struct {
+	data     pmetric.Metric                  // data buffer for generated metric.
+	config   VppInterfaceAdminUpMetricConfig // metric config provided by user.
+	capacity int                             // max observed number of data points added to the metric.
+}
+
+// init fills vpp.interface.admin.up metric with initial data.
+func (m *metricVppInterfaceAdminUp) init() {
+	m.data.SetName("vpp.interface.admin.up")
+	m.data.SetDescription("Whether the interface is administratively up (1) or down (0), from VPP's binary API (api_socket_path). Emitted only while the API answers.")
+	m.data.SetUnit("{state}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricVppInterfaceAdminUp) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricVppInterfaceAdminUp) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricVppInterfaceAdminUp) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricVppInterfaceAdminUp(cfg VppInterfaceAdminUpMetricConfig) metricVppInterfaceAdminUp {
+	m := metricVppInterfaceAdminUp{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -717,6 +818,177 @@ func (m *metricVppInterfaceIo) emit(metrics pmetric.MetricSlice) {
 
 func newMetricVppInterfaceIo(cfg VppInterfaceIoMetricConfig) metricVppInterfaceIo {
 	m := metricVppInterfaceIo{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricVppInterfaceLinkSpeed struct {
+	data     pmetric.Metric                    // data buffer for generated metric.
+	config   VppInterfaceLinkSpeedMetricConfig // metric config provided by user.
+	capacity int                               // max observed number of data points added to the metric.
+}
+
+// init fills vpp.interface.link.speed metric with initial data.
+func (m *metricVppInterfaceLinkSpeed) init() {
+	m.data.SetName("vpp.interface.link.speed")
+	m.data.SetDescription("Link speed of the interface in bytes per second, from VPP's binary API. Absent when VPP reports no speed (loopbacks, most virtual interfaces).")
+	m.data.SetUnit("By/s")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricVppInterfaceLinkSpeed) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricVppInterfaceLinkSpeed) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricVppInterfaceLinkSpeed) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricVppInterfaceLinkSpeed(cfg VppInterfaceLinkSpeedMetricConfig) metricVppInterfaceLinkSpeed {
+	m := metricVppInterfaceLinkSpeed{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricVppInterfaceLinkUp struct {
+	data     pmetric.Metric                 // data buffer for generated metric.
+	config   VppInterfaceLinkUpMetricConfig // metric config provided by user.
+	capacity int                            // max observed number of data points added to the metric.
+}
+
+// init fills vpp.interface.link.up metric with initial data.
+func (m *metricVppInterfaceLinkUp) init() {
+	m.data.SetName("vpp.interface.link.up")
+	m.data.SetDescription("Whether the interface's link (carrier) is up (1) or down (0), from VPP's binary API.")
+	m.data.SetUnit("{state}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricVppInterfaceLinkUp) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricVppInterfaceLinkUp) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricVppInterfaceLinkUp) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricVppInterfaceLinkUp(cfg VppInterfaceLinkUpMetricConfig) metricVppInterfaceLinkUp {
+	m := metricVppInterfaceLinkUp{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricVppInterfaceMtu struct {
+	data     pmetric.Metric              // data buffer for generated metric.
+	config   VppInterfaceMtuMetricConfig // metric config provided by user.
+	capacity int                         // max observed number of data points added to the metric.
+}
+
+// init fills vpp.interface.mtu metric with initial data.
+func (m *metricVppInterfaceMtu) init() {
+	m.data.SetName("vpp.interface.mtu")
+	m.data.SetDescription("Link MTU of the interface in bytes, from VPP's binary API. Absent when VPP reports none.")
+	m.data.SetUnit("By")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricVppInterfaceMtu) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("network.interface.name", networkInterfaceNameAttributeValue)
+	dp.Attributes().PutInt("vpp.interface.index", vppInterfaceIndexAttributeValue)
+	dp.Attributes().PutStr("vpp.interface.driver", vppInterfaceDriverAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricVppInterfaceMtu) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricVppInterfaceMtu) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricVppInterfaceMtu(cfg VppInterfaceMtuMetricConfig) metricVppInterfaceMtu {
+	m := metricVppInterfaceMtu{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -1787,11 +2059,15 @@ type MetricsBuilder struct {
 	resourceAttributeExcludeFilter    map[string]filter.Filter
 	metricVppBufferPoolBuffers        metricVppBufferPoolBuffers
 	metricVppInputRate                metricVppInputRate
+	metricVppInterfaceAdminUp         metricVppInterfaceAdminUp
 	metricVppInterfaceCastIo          metricVppInterfaceCastIo
 	metricVppInterfaceCastPackets     metricVppInterfaceCastPackets
 	metricVppInterfaceDrops           metricVppInterfaceDrops
 	metricVppInterfaceErrors          metricVppInterfaceErrors
 	metricVppInterfaceIo              metricVppInterfaceIo
+	metricVppInterfaceLinkSpeed       metricVppInterfaceLinkSpeed
+	metricVppInterfaceLinkUp          metricVppInterfaceLinkUp
+	metricVppInterfaceMtu             metricVppInterfaceMtu
 	metricVppInterfacePackets         metricVppInterfacePackets
 	metricVppInterfaceProtocolPackets metricVppInterfaceProtocolPackets
 	metricVppInterfacePunts           metricVppInterfacePunts
@@ -1838,11 +2114,15 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		buildInfo:                         settings.BuildInfo,
 		metricVppBufferPoolBuffers:        newMetricVppBufferPoolBuffers(mbc.Metrics.VppBufferPoolBuffers),
 		metricVppInputRate:                newMetricVppInputRate(mbc.Metrics.VppInputRate),
+		metricVppInterfaceAdminUp:         newMetricVppInterfaceAdminUp(mbc.Metrics.VppInterfaceAdminUp),
 		metricVppInterfaceCastIo:          newMetricVppInterfaceCastIo(mbc.Metrics.VppInterfaceCastIo),
 		metricVppInterfaceCastPackets:     newMetricVppInterfaceCastPackets(mbc.Metrics.VppInterfaceCastPackets),
 		metricVppInterfaceDrops:           newMetricVppInterfaceDrops(mbc.Metrics.VppInterfaceDrops),
 		metricVppInterfaceErrors:          newMetricVppInterfaceErrors(mbc.Metrics.VppInterfaceErrors),
 		metricVppInterfaceIo:              newMetricVppInterfaceIo(mbc.Metrics.VppInterfaceIo),
+		metricVppInterfaceLinkSpeed:       newMetricVppInterfaceLinkSpeed(mbc.Metrics.VppInterfaceLinkSpeed),
+		metricVppInterfaceLinkUp:          newMetricVppInterfaceLinkUp(mbc.Metrics.VppInterfaceLinkUp),
+		metricVppInterfaceMtu:             newMetricVppInterfaceMtu(mbc.Metrics.VppInterfaceMtu),
 		metricVppInterfacePackets:         newMetricVppInterfacePackets(mbc.Metrics.VppInterfacePackets),
 		metricVppInterfaceProtocolPackets: newMetricVppInterfaceProtocolPackets(mbc.Metrics.VppInterfaceProtocolPackets),
 		metricVppInterfacePunts:           newMetricVppInterfacePunts(mbc.Metrics.VppInterfacePunts),
@@ -1864,6 +2144,24 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricVppWorkerVectorRate:         newMetricVppWorkerVectorRate(mbc.Metrics.VppWorkerVectorRate),
 		resourceAttributeIncludeFilter:    make(map[string]filter.Filter),
 		resourceAttributeExcludeFilter:    make(map[string]filter.Filter),
+	}
+	if mbc.ResourceAttributes.K8sNamespaceName.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["k8s.namespace.name"] = filter.CreateFilter(mbc.ResourceAttributes.K8sNamespaceName.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.K8sNamespaceName.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["k8s.namespace.name"] = filter.CreateFilter(mbc.ResourceAttributes.K8sNamespaceName.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.K8sPodIP.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["k8s.pod.ip"] = filter.CreateFilter(mbc.ResourceAttributes.K8sPodIP.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.K8sPodIP.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["k8s.pod.ip"] = filter.CreateFilter(mbc.ResourceAttributes.K8sPodIP.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.K8sPodName.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["k8s.pod.name"] = filter.CreateFilter(mbc.ResourceAttributes.K8sPodName.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.K8sPodName.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["k8s.pod.name"] = filter.CreateFilter(mbc.ResourceAttributes.K8sPodName.MetricsExclude)
 	}
 	if mbc.ResourceAttributes.VppInstance.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["vpp.instance"] = filter.CreateFilter(mbc.ResourceAttributes.VppInstance.MetricsInclude)
@@ -1949,11 +2247,15 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
 	mb.metricVppBufferPoolBuffers.emit(ils.Metrics())
 	mb.metricVppInputRate.emit(ils.Metrics())
+	mb.metricVppInterfaceAdminUp.emit(ils.Metrics())
 	mb.metricVppInterfaceCastIo.emit(ils.Metrics())
 	mb.metricVppInterfaceCastPackets.emit(ils.Metrics())
 	mb.metricVppInterfaceDrops.emit(ils.Metrics())
 	mb.metricVppInterfaceErrors.emit(ils.Metrics())
 	mb.metricVppInterfaceIo.emit(ils.Metrics())
+	mb.metricVppInterfaceLinkSpeed.emit(ils.Metrics())
+	mb.metricVppInterfaceLinkUp.emit(ils.Metrics())
+	mb.metricVppInterfaceMtu.emit(ils.Metrics())
 	mb.metricVppInterfacePackets.emit(ils.Metrics())
 	mb.metricVppInterfaceProtocolPackets.emit(ils.Metrics())
 	mb.metricVppInterfacePunts.emit(ils.Metrics())
@@ -2014,6 +2316,11 @@ func (mb *MetricsBuilder) RecordVppInputRateDataPoint(ts pcommon.Timestamp, val 
 	mb.metricVppInputRate.recordDataPoint(mb.startTime, ts, val)
 }
 
+// RecordVppInterfaceAdminUpDataPoint adds a data point to vpp.interface.admin.up metric.
+func (mb *MetricsBuilder) RecordVppInterfaceAdminUpDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceAdminUp.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, vppInterfaceDriverAttributeValue, options...)
+}
+
 // RecordVppInterfaceCastIoDataPoint adds a data point to vpp.interface.cast.io metric.
 func (mb *MetricsBuilder) RecordVppInterfaceCastIoDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, vppInterfaceCastAttributeValue AttributeVppInterfaceCast, options ...MetricAttributeOption) {
 	mb.metricVppInterfaceCastIo.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), vppInterfaceCastAttributeValue.String(), options...)
@@ -2037,6 +2344,21 @@ func (mb *MetricsBuilder) RecordVppInterfaceErrorsDataPoint(ts pcommon.Timestamp
 // RecordVppInterfaceIoDataPoint adds a data point to vpp.interface.io metric.
 func (mb *MetricsBuilder) RecordVppInterfaceIoDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, networkIoDirectionAttributeValue AttributeNetworkIoDirection, options ...MetricAttributeOption) {
 	mb.metricVppInterfaceIo.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, networkIoDirectionAttributeValue.String(), options...)
+}
+
+// RecordVppInterfaceLinkSpeedDataPoint adds a data point to vpp.interface.link.speed metric.
+func (mb *MetricsBuilder) RecordVppInterfaceLinkSpeedDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceLinkSpeed.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, vppInterfaceDriverAttributeValue, options...)
+}
+
+// RecordVppInterfaceLinkUpDataPoint adds a data point to vpp.interface.link.up metric.
+func (mb *MetricsBuilder) RecordVppInterfaceLinkUpDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceLinkUp.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, vppInterfaceDriverAttributeValue, options...)
+}
+
+// RecordVppInterfaceMtuDataPoint adds a data point to vpp.interface.mtu metric.
+func (mb *MetricsBuilder) RecordVppInterfaceMtuDataPoint(ts pcommon.Timestamp, val int64, networkInterfaceNameAttributeValue string, vppInterfaceIndexAttributeValue int64, vppInterfaceDriverAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricVppInterfaceMtu.recordDataPoint(mb.startTime, ts, val, networkInterfaceNameAttributeValue, vppInterfaceIndexAttributeValue, vppInterfaceDriverAttributeValue, options...)
 }
 
 // RecordVppInterfacePacketsDataPoint adds a data point to vpp.interface.packets metric.

@@ -21,6 +21,27 @@ func NewResourceBuilder(rac ResourceAttributesConfig) *ResourceBuilder {
 	}
 }
 
+// SetK8sNamespaceName sets provided value as "k8s.namespace.name" attribute.
+func (rb *ResourceBuilder) SetK8sNamespaceName(val string) {
+	if rb.config.K8sNamespaceName.Enabled {
+		rb.res.Attributes().PutStr("k8s.namespace.name", val)
+	}
+}
+
+// SetK8sPodIP sets provided value as "k8s.pod.ip" attribute.
+func (rb *ResourceBuilder) SetK8sPodIP(val string) {
+	if rb.config.K8sPodIP.Enabled {
+		rb.res.Attributes().PutStr("k8s.pod.ip", val)
+	}
+}
+
+// SetK8sPodName sets provided value as "k8s.pod.name" attribute.
+func (rb *ResourceBuilder) SetK8sPodName(val string) {
+	if rb.config.K8sPodName.Enabled {
+		rb.res.Attributes().PutStr("k8s.pod.name", val)
+	}
+}
+
 // SetVppInstance sets provided value as "vpp.instance" attribute.
 func (rb *ResourceBuilder) SetVppInstance(val string) {
 	if rb.config.VppInstance.Enabled {

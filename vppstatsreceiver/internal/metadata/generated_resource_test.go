@@ -13,6 +13,9 @@ func TestResourceBuilder(t *testing.T) {
 		t.Run(tt, func(t *testing.T) {
 			cfg := loadResourceAttributesConfig(t, tt)
 			rb := NewResourceBuilder(cfg)
+			rb.SetK8sNamespaceName("k8s.namespace.name-val")
+			rb.SetK8sPodIP("k8s.pod.ip-val")
+			rb.SetK8sPodName("k8s.pod.name-val")
 			rb.SetVppInstance("vpp.instance-val")
 			rb.SetVppStatsSocket("vpp.stats.socket-val")
 
@@ -21,14 +24,29 @@ func TestResourceBuilder(t *testing.T) {
 
 			switch tt {
 			case "default":
-				assert.Equal(t, 2, res.Attributes().Len())
+				assert.Equal(t, 5, res.Attributes().Len())
 			case "all_set":
-				assert.Equal(t, 2, res.Attributes().Len())
+				assert.Equal(t, 5, res.Attributes().Len())
 			case "none_set":
 				assert.Equal(t, 0, res.Attributes().Len())
 				return
 			default:
 				assert.Failf(t, "unexpected test case: %s", tt)
+			}
+			k8sNamespaceNameAttrVal, ok := res.Attributes().Get("k8s.namespace.name")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, "k8s.namespace.name-val", k8sNamespaceNameAttrVal.Str())
+			}
+			k8sPodIPAttrVal, ok := res.Attributes().Get("k8s.pod.ip")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, "k8s.pod.ip-val", k8sPodIPAttrVal.Str())
+			}
+			k8sPodNameAttrVal, ok := res.Attributes().Get("k8s.pod.name")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, "k8s.pod.name-val", k8sPodNameAttrVal.Str())
 			}
 			vppInstanceAttrVal, ok := res.Attributes().Get("vpp.instance")
 			assert.True(t, ok)
