@@ -23,7 +23,7 @@ import (
 
 // requireFUSE skips the test where FUSE cannot be mounted, except in CI
 // (CI=true), where a missing FUSE is a failure of the test environment.
-func requireFUSE(t *testing.T) {
+func requireFUSE(t testing.TB) {
 	t.Helper()
 	why := Unavailable()
 	if why == "" {
@@ -36,7 +36,7 @@ func requireFUSE(t *testing.T) {
 }
 
 // testLogger sends the filesystem's log lines to the test log.
-type testLogger struct{ t *testing.T }
+type testLogger struct{ t testing.TB }
 
 func (w testLogger) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -45,7 +45,7 @@ func (w testLogger) Write(p []byte) (int, error) {
 
 // mountTest mounts the stats of open on a fresh directory, and on cleanup
 // unmounts it and checks that nothing is left behind.
-func mountTest(t *testing.T, source string, open Opener) string {
+func mountTest(t testing.TB, source string, open Opener) string {
 	t.Helper()
 	requireFUSE(t)
 	mnt := t.TempDir()
@@ -77,7 +77,7 @@ func mountTest(t *testing.T, source string, open Opener) string {
 }
 
 // checkUnmounted checks that mnt is no mount point and is empty.
-func checkUnmounted(t *testing.T, mnt string) {
+func checkUnmounted(t testing.TB, mnt string) {
 	t.Helper()
 	mounts, err := os.ReadFile("/proc/mounts")
 	if err != nil {
