@@ -3,7 +3,6 @@ package statsfs
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/testutil"
 )
 
 // requireFUSE skips the test where FUSE cannot be mounted, except in CI
@@ -337,24 +337,6 @@ func parseUints(fields []string) ([]uint64, error) {
 	return out, nil
 }
 
-func readGz(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
 var captures = []string{"v25.10/a", "v25.10/b", "v25.10/c-cleared", "v26.06/a", "v26.06/b", "v26.06/c-cleared"}
 
 const capturesDir = "../../testdata/vpp/"
@@ -378,7 +360,7 @@ func TestMountCaptures(t *testing.T) {
 			}
 			defer r.Close()
 			got := checkTree(t, mnt, snapshotOf(t, r))
-			if oracle := readGz(t, capturesDir+c+".dump.txt.gz"); got != oracle {
+			if oracle := testutil.ReadDump(t, capturesDir+c+".dump.txt.gz").Text; got != oracle {
 				t.Errorf("files differ from VPP's dump: %s", firstDiff(got, oracle))
 			}
 		})
