@@ -210,7 +210,7 @@ func toDump(w io.Writer, e *statseg.Entry, data []byte) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s %s\n", strconv.FormatFloat(statseg.AsFloat(v), 'f', 2, 64), e.Name)
+		fmt.Fprintf(w, "%s %s\n", strconv.FormatFloat(float64(v), 'f', 2, 64), e.Name)
 	case e.DataType == statseg.TypeNameVector:
 		if lines[0] != "# index name" {
 			return fmt.Errorf("header %q", lines[0])
