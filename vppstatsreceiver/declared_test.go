@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/vppstats/vppstats/internal/testutil"
 	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadata"
 )
 
@@ -50,47 +50,24 @@ func TestEmittedIsDeclared(t *testing.T) {
 			s.id.api = everyIdentityAttribute()
 			md, err := s.scrape(context.Background())
 			require.NoError(t, err)
-			eachPoint(md, func(name string, dp pmetric.NumberDataPoint) {
+			for _, p := range testutil.Points(md) {
+				name := p.Metric
 				keys, ok := declared[name]
 				require.True(t, ok, "%s is emitted but not declared in metadata.yaml", name)
 				if seen[name] == nil {
 					seen[name] = map[string]bool{}
 				}
-				for k := range dp.Attributes().All() {
+				for k := range p.DP.Attributes().All() {
 					require.True(t, slices.Contains(keys, k), "%s carries %s, which metadata.yaml does not declare for it", name, k)
 					seen[name][k] = true
 				}
-			})
+			}
 		}
 	}
 	for name, keys := range declared {
 		require.Contains(t, seen, name, "%s is declared in metadata.yaml but never emitted", name)
 		for _, k := range keys {
 			require.True(t, seen[name][k], "%s: attribute %s is declared but never emitted", name, k)
-		}
-	}
-}
-
-// eachPoint calls fn for every number data point of md.
-func eachPoint(md pmetric.Metrics, fn func(metric string, dp pmetric.NumberDataPoint)) {
-	rms := md.ResourceMetrics()
-	for i := range rms.Len() {
-		sms := rms.At(i).ScopeMetrics()
-		for j := range sms.Len() {
-			ms := sms.At(j).Metrics()
-			for k := range ms.Len() {
-				m := ms.At(k)
-				var dps pmetric.NumberDataPointSlice
-				switch m.Type() {
-				case pmetric.MetricTypeSum:
-					dps = m.Sum().DataPoints()
-				case pmetric.MetricTypeGauge:
-					dps = m.Gauge().DataPoints()
-				}
-				for p := range dps.Len() {
-					fn(m.Name(), dps.At(p))
-				}
-			}
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/testutil"
 	"github.com/vppstats/vppstats/internal/vppsim"
 )
 
@@ -83,26 +84,9 @@ func bootTs(t *testing.T, sim *vppsim.Sim) pcommon.Timestamp {
 // dataPoints returns the points of metric name in m, by attribute key.
 func dataPoints(m pmetric.Metrics, name string) map[string]pmetric.NumberDataPoint {
 	out := map[string]pmetric.NumberDataPoint{}
-	rms := m.ResourceMetrics()
-	for i := range rms.Len() {
-		sms := rms.At(i).ScopeMetrics()
-		for j := range sms.Len() {
-			ms := sms.At(j).Metrics()
-			for k := range ms.Len() {
-				mt := ms.At(k)
-				if mt.Name() != name {
-					continue
-				}
-				var dps pmetric.NumberDataPointSlice
-				if mt.Type() == pmetric.MetricTypeSum {
-					dps = mt.Sum().DataPoints()
-				} else {
-					dps = mt.Gauge().DataPoints()
-				}
-				for p := range dps.Len() {
-					out[attrKey(dps.At(p).Attributes())] = dps.At(p)
-				}
-			}
+	for _, p := range testutil.Points(m) {
+		if p.Metric == name {
+			out[p.Key()] = p.DP
 		}
 	}
 	return out

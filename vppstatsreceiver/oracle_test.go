@@ -1,104 +1,21 @@
 package vppstatsreceiver
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"io"
-	"os"
-	"path/filepath"
 	"reflect"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vppstats/vppstats/internal/testutil"
 )
 
-// dump is VPP's own reading of a capture (`vpp_get_stats dump`).
-type dump struct {
-	simple   map[string]map[[2]int]uint64    // name → [idx, thread] → value
-	combined map[string]map[[2]int][2]uint64 // name → [idx, thread] → packets, bytes
-	scalar   map[string]float64
-	names    map[string]map[int]string
-}
-
-var (
-	reCombined = regexp.MustCompile(`^\[(\d+) @ (\d+)\]: (\d+) packets, (\d+) bytes (/.*)$`)
-	reSimple   = regexp.MustCompile(`^\[(\d+) @ (\d+)\]: (\d+) packets (/.*)$`)
-	reScalar   = regexp.MustCompile(`^(-?[0-9.]+) (/.*)$`)
-	reName     = regexp.MustCompile(`^\[(\d+)\]: (\S*) (/.*)$`)
-)
-
-func readDump(t *testing.T, version, name string) *dump {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "vpp", version, name+".dump.txt.gz"))
-	require.NoError(t, err)
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	require.NoError(t, err)
-	return parseDump(t, zr)
-}
-
-// parseDump reads the output of `vpp_get_stats dump`.
-func parseDump(t *testing.T, r io.Reader) *dump {
-	t.Helper()
-	d := &dump{
-		simple: map[string]map[[2]int]uint64{}, combined: map[string]map[[2]int][2]uint64{},
-		scalar: map[string]float64{}, names: map[string]map[int]string{},
-	}
-	atoi := func(s string) int { n, err := strconv.Atoi(s); require.NoError(t, err); return n }
-	atou := func(s string) uint64 { n, err := strconv.ParseUint(s, 10, 64); require.NoError(t, err); return n }
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		l := sc.Text()
-		if m := reCombined.FindStringSubmatch(l); m != nil {
-			if d.combined[m[5]] == nil {
-				d.combined[m[5]] = map[[2]int][2]uint64{}
-			}
-			d.combined[m[5]][[2]int{atoi(m[1]), atoi(m[2])}] = [2]uint64{atou(m[3]), atou(m[4])}
-		} else if m := reSimple.FindStringSubmatch(l); m != nil {
-			if d.simple[m[4]] == nil {
-				d.simple[m[4]] = map[[2]int]uint64{}
-			}
-			d.simple[m[4]][[2]int{atoi(m[1]), atoi(m[2])}] = atou(m[3])
-		} else if m := reName.FindStringSubmatch(l); m != nil {
-			if d.names[m[3]] == nil {
-				d.names[m[3]] = map[int]string{}
-			}
-			d.names[m[3]][atoi(m[1])] = m[2]
-		} else if m := reScalar.FindStringSubmatch(l); m != nil {
-			v, err := strconv.ParseFloat(m[1], 64)
-			require.NoError(t, err)
-			d.scalar[m[2]] = v
-		} else {
-			t.Fatalf("unparsed dump line %q", l)
-		}
-	}
-	require.NoError(t, sc.Err())
-	return d
-}
-
-// sumSimple sums a simple counter over threads, by index.
-func (d *dump) sumSimple(name string) map[int]uint64 {
-	out := map[int]uint64{}
-	for k, v := range d.simple[name] {
-		out[k[0]] += v
-	}
-	return out
-}
-
-func (d *dump) sumCombined(name string, field int) map[int]uint64 {
-	out := map[int]uint64{}
-	for k, v := range d.combined[name] {
-		out[k[0]] += v[field]
-	}
-	return out
+// captureDump is VPP's own dump of a capture.
+func captureDump(t *testing.T, version, name string) *testutil.Dump {
+	return testutil.ReadDump(t, testutil.DumpPath(capturePath(version, name)))
 }
 
 // points indexes the emitted points: metric → "k=v,k=v" (sorted) → value.
@@ -106,63 +23,31 @@ type points map[string]map[string]float64
 
 func indexPoints(m pmetric.Metrics) points {
 	out := points{}
-	rms := m.ResourceMetrics()
-	for i := range rms.Len() {
-		sms := rms.At(i).ScopeMetrics()
-		for j := range sms.Len() {
-			ms := sms.At(j).Metrics()
-			for k := range ms.Len() {
-				mt := ms.At(k)
-				var dps pmetric.NumberDataPointSlice
-				if mt.Type() == pmetric.MetricTypeSum {
-					dps = mt.Sum().DataPoints()
-				} else {
-					dps = mt.Gauge().DataPoints()
-				}
-				byAttrs := map[string]float64{}
-				for p := range dps.Len() {
-					dp := dps.At(p)
-					v := float64(dp.IntValue())
-					if dp.ValueType() == pmetric.NumberDataPointValueTypeDouble {
-						v = dp.DoubleValue()
-					}
-					key := attrKey(dp.Attributes())
-					if _, dup := byAttrs[key]; dup {
-						panic("duplicate point " + mt.Name() + " " + key)
-					}
-					byAttrs[key] = v
-				}
-				out[mt.Name()] = byAttrs
-			}
+	for _, p := range testutil.Points(m) {
+		if out[p.Metric] == nil {
+			out[p.Metric] = map[string]float64{}
 		}
+		k := p.Key()
+		if _, dup := out[p.Metric][k]; dup {
+			panic("duplicate point " + p.Metric + " " + k)
+		}
+		out[p.Metric][k] = p.Value()
 	}
 	return out
 }
 
-func attrKey(a pcommon.Map) string {
-	var kv []string
-	for k, v := range a.All() {
-		kv = append(kv, k+"="+v.AsString())
-	}
-	sort.Strings(kv)
-	return strings.Join(kv, ",")
-}
-
-func key(kv ...string) string {
-	var parts []string
-	for i := 0; i < len(kv); i += 2 {
-		parts = append(parts, kv[i]+"="+kv[i+1])
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ",")
-}
+// The series keys of the points, as indexPoints writes them.
+var (
+	attrKey = testutil.AttrKey
+	key     = testutil.Key
+)
 
 // TestScrapeMatchesVPPDump checks every emitted counter and gauge against
 // values computed independently from VPP's own dump of the same segment.
 func TestScrapeMatchesVPPDump(t *testing.T) {
 	for _, c := range captures {
 		t.Run(c.version+"/"+c.name, func(t *testing.T) {
-			d := readDump(t, c.version, c.name)
+			d := captureDump(t, c.version, c.name)
 			// Every metric on, the opt-in breakdowns too.
 			s := newServedCaptureScraper(t, enableAllMetrics, capturePath(c.version, c.name))
 			m, err := s.scrape(context.Background())
@@ -172,18 +57,18 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			// One value spelled out: loop0 (index 1) received packets,
 			// summed over main and worker.
 			var loop0rx uint64
-			for k, v := range d.combined["/if/rx"] {
-				if k[0] == 1 {
+			for k, v := range d.Combined["/if/rx"] {
+				if k.Index == 1 {
 					loop0rx += v[0]
 				}
 			}
 			require.NotZero(t, loop0rx)
-			require.Equal(t, "loop0", d.names["/if/names"][1])
+			require.Equal(t, "loop0", d.Names["/if/names"][1])
 			require.Equal(t, float64(loop0rx), got["vpp.interface.packets"][key("network.interface.name", "loop0", "vpp.interface.index", "1", "network.io.direction", "receive")])
 
 			// Interfaces: every counter of every live interface; nothing for
 			// the deleted slot.
-			ifNames := d.names["/if/names"]
+			ifNames := d.Names["/if/names"]
 			require.Equal(t, "deleted", ifNames[5])
 			live := 0
 			check := func(metric string, fixed []attr, byIdx map[int]uint64) {
@@ -207,10 +92,10 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 					continue
 				}
 				if m.shape == shapeCombined {
-					check(m.fields[0].metric.Name(), m.fields[0].fixed, d.sumCombined(m.path, 0))
-					check(m.fields[1].metric.Name(), m.fields[1].fixed, d.sumCombined(m.path, 1))
+					check(m.fields[0].metric.Name(), m.fields[0].fixed, d.SumCombined(m.path, 0))
+					check(m.fields[1].metric.Name(), m.fields[1].fixed, d.SumCombined(m.path, 1))
 				} else {
-					check(m.fields[0].metric.Name(), m.fields[0].fixed, d.sumSimple(m.path))
+					check(m.fields[0].metric.Name(), m.fields[0].fixed, d.SumSimple(m.path))
 				}
 			}
 			for _, n := range ifNames {
@@ -223,10 +108,10 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 
 			// Nodes: every node, the four counters summed over all rows
 			// (including the extra one).
-			nodes := d.names["/sys/node/names"]
+			nodes := d.Names["/sys/node/names"]
 			require.NotEmpty(t, nodes)
 			for _, ctr := range []string{"clocks", "vectors", "calls", "suspends"} {
-				sums := d.sumSimple("/sys/node/" + ctr)
+				sums := d.SumSimple("/sys/node/" + ctr)
 				require.Len(t, got["vpp.node."+ctr], len(nodes))
 				for idx, name := range nodes {
 					require.Equal(t, float64(sums[idx]), got["vpp.node."+ctr][key("vpp.node.name", name)], "vpp.node.%s %s", ctr, name)
@@ -236,7 +121,7 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			// Errors: the dump prints each /err/<node>/<reason> symlink; the
 			// non-zero ones are exactly the emitted points.
 			wantErrs := map[string]float64{}
-			for name, cells := range d.simple {
+			for name, cells := range d.Simple {
 				rest, ok := strings.CutPrefix(name, "/err/")
 				if !ok {
 					continue
@@ -255,21 +140,21 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			require.Equal(t, wantErrs, got["vpp.node.errors"])
 
 			// System gauges.
-			require.Equal(t, d.scalar["/sys/vector_rate"], got["vpp.vector.rate"][""])
-			require.Equal(t, d.scalar["/sys/input_rate"], got["vpp.input.rate"][""])
-			require.Equal(t, d.scalar["/sys/num_worker_threads"], got["vpp.worker.count"][""])
-			require.Equal(t, float64(captureNow.Unix())-d.scalar["/sys/boottime"], got["vpp.uptime"][""])
-			for idx, v := range d.sumSimple("/sys/vector_rate_per_worker") {
+			require.Equal(t, d.Scalars["/sys/vector_rate"], got["vpp.vector.rate"][""])
+			require.Equal(t, d.Scalars["/sys/input_rate"], got["vpp.input.rate"][""])
+			require.Equal(t, d.Scalars["/sys/num_worker_threads"], got["vpp.worker.count"][""])
+			require.Equal(t, float64(captureNow.Unix())-d.Scalars["/sys/boottime"], got["vpp.uptime"][""])
+			for idx, v := range d.SumSimple("/sys/vector_rate_per_worker") {
 				require.Equal(t, float64(v), got["vpp.worker.vector.rate"][key("vpp.thread.index", strconv.Itoa(idx))])
 			}
-			for idx, v := range d.sumSimple("/sys/loops_per_worker") {
+			for idx, v := range d.SumSimple("/sys/loops_per_worker") {
 				require.Equal(t, float64(v), got["vpp.worker.loop.rate"][key("vpp.thread.index", strconv.Itoa(idx))])
 			}
 			require.Len(t, got["vpp.worker.loop.rate"], 2) // main + 1 worker
 
 			// Buffer pools and memory heaps.
 			pools := 0
-			for name, v := range d.scalar {
+			for name, v := range d.Scalars {
 				rest, ok := strings.CutPrefix(name, "/buffer-pools/")
 				if !ok {
 					continue
@@ -281,14 +166,14 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			require.Equal(t, 3, pools)
 			require.Len(t, got["vpp.buffer_pool.buffers"], pools)
 			heaps := 0
-			for name, cells := range d.simple {
+			for name, cells := range d.Simple {
 				rest, ok := strings.CutPrefix(name, "/mem/")
 				if !ok || len(cells) != 1 || !strings.Contains(rest, "/") {
 					continue
 				}
 				i := strings.LastIndexByte(rest, '/')
 				heap, state := rest[:i], rest[i+1:]
-				v := float64(cells[[2]int{0, 0}])
+				v := float64(cells[testutil.Cell{}])
 				if state == "total" {
 					heaps++
 					require.Equal(t, v, got["vpp.memory.heap.size"][key("vpp.memory.heap.name", heap)], name)
@@ -309,7 +194,7 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 // TestCatchAllMatchesVPPDump enables vpp.stat.counter and vpp.stat.gauge on
 // a few paths and checks them against VPP's dump.
 func TestCatchAllMatchesVPPDump(t *testing.T) {
-	d := readDump(t, "v26.06", "a")
+	d := captureDump(t, "v26.06", "a")
 	for _, perThread := range []bool{false, true} {
 		s := newServedCaptureScraper(t, func(c *Config) {
 			c.Metrics.VppStatCounter.Enabled = true
@@ -323,28 +208,28 @@ func TestCatchAllMatchesVPPDump(t *testing.T) {
 		got := indexPoints(m)
 
 		want := map[string]float64{}
-		for name, cells := range d.combined {
+		for name, cells := range d.Combined {
 			if name != "/net/route/to" {
 				continue
 			}
 			for k, v := range cells {
 				for f, field := range []string{"packets", "bytes"} {
-					kv := []string{"vpp.stat.name", name, "vpp.stat.index", strconv.Itoa(k[0]), "vpp.stat.field", field}
+					kv := []string{"vpp.stat.name", name, "vpp.stat.index", strconv.Itoa(k.Index), "vpp.stat.field", field}
 					if perThread {
-						kv = append(kv, "vpp.thread.index", strconv.Itoa(k[1]))
+						kv = append(kv, "vpp.thread.index", strconv.Itoa(k.Thread))
 					}
 					want[key(kv...)] += float64(v[f])
 				}
 			}
 		}
-		for name, cells := range d.simple {
+		for name, cells := range d.Simple {
 			if !strings.HasPrefix(name, "/net/arp/") || strings.Contains(name, "/tx/") {
 				continue
 			}
 			for k, v := range cells {
-				kv := []string{"vpp.stat.name", name, "vpp.stat.index", strconv.Itoa(k[0])}
+				kv := []string{"vpp.stat.name", name, "vpp.stat.index", strconv.Itoa(k.Index)}
 				if perThread {
-					kv = append(kv, "vpp.thread.index", strconv.Itoa(k[1]))
+					kv = append(kv, "vpp.thread.index", strconv.Itoa(k.Thread))
 				}
 				want[key(kv...)] += float64(v)
 			}
@@ -355,7 +240,7 @@ func TestCatchAllMatchesVPPDump(t *testing.T) {
 		// Gauges: the /sys scalars no dedicated metric reports.
 		wantG := map[string]float64{}
 		for _, n := range []string{"/sys/heartbeat", "/sys/last_stats_clear", "/sys/last_update"} {
-			wantG[key("vpp.stat.name", n)] = d.scalar[n]
+			wantG[key("vpp.stat.name", n)] = d.Scalars[n]
 		}
 		require.Equal(t, wantG, got["vpp.stat.gauge"])
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/vppstats/vppstats/internal/testutil"
 	"github.com/vppstats/vppstats/internal/vpptest"
 )
 
@@ -94,14 +95,16 @@ func allMetrics(c *Config) {
 
 // consistentScrape scrapes between two identical dumps by vpp_get_stats,
 // so both saw the same state; it retries when VPP updated in between.
-func consistentScrape(t *testing.T, v *vpptest.VPP, s *vppScraper) (*dump, pmetric.Metrics) {
+func consistentScrape(t *testing.T, v *vpptest.VPP, s *vppScraper) (*testutil.Dump, pmetric.Metrics) {
 	t.Helper()
 	for range 20 {
 		before := v.MustGetStats(t, "dump")
 		m, err := s.scrape(context.Background())
 		require.NoError(t, err)
 		if after := v.MustGetStats(t, "dump"); after == before {
-			return parseDump(t, strings.NewReader(before)), m
+			d, err := testutil.ParseDumpText(before)
+			require.NoError(t, err)
+			return d, m
 		}
 	}
 	t.Fatal("VPP changed between the dumps around 20 scrapes")
@@ -110,7 +113,7 @@ func consistentScrape(t *testing.T, v *vpptest.VPP, s *vppScraper) (*dump, pmetr
 
 // wantPoints computes, from VPP's dump alone, every point the receiver
 // must emit (README, Metrics), except the uptime (a clock reading).
-func wantPoints(d *dump) points {
+func wantPoints(d *testutil.Dump) points {
 	want := points{}
 	add := func(metric string, v float64, kv ...string) {
 		if want[metric] == nil {
@@ -149,11 +152,11 @@ func wantPoints(d *dump) points {
 	for _, r := range rows {
 		var byIdx map[int]uint64
 		if r.field < 0 {
-			byIdx = d.sumSimple(r.path)
+			byIdx = d.SumSimple(r.path)
 		} else {
-			byIdx = d.sumCombined(r.path, r.field)
+			byIdx = d.SumCombined(r.path, r.field)
 		}
-		for idx, name := range d.names["/if/names"] {
+		for idx, name := range d.Names["/if/names"] {
 			if name == "" || name == "deleted" {
 				continue
 			}
@@ -161,12 +164,12 @@ func wantPoints(d *dump) points {
 		}
 	}
 	for _, ctr := range []string{"clocks", "vectors", "calls", "suspends"} {
-		sums := d.sumSimple("/sys/node/" + ctr)
-		for idx, name := range d.names["/sys/node/names"] {
+		sums := d.SumSimple("/sys/node/" + ctr)
+		for idx, name := range d.Names["/sys/node/names"] {
 			add("vpp.node."+ctr, float64(sums[idx]), "vpp.node.name", name)
 		}
 	}
-	for name, cells := range d.simple {
+	for name, cells := range d.Simple {
 		if rest, ok := strings.CutPrefix(name, "/err/"); ok {
 			var sum uint64
 			for _, v := range cells {
@@ -179,25 +182,25 @@ func wantPoints(d *dump) points {
 			i := strings.LastIndexByte(rest, '/')
 			heap, state := rest[:i], rest[i+1:]
 			if state == "total" {
-				add("vpp.memory.heap.size", float64(cells[[2]int{0, 0}]), "vpp.memory.heap.name", heap)
+				add("vpp.memory.heap.size", float64(cells[testutil.Cell{}]), "vpp.memory.heap.name", heap)
 			} else {
-				add("vpp.memory.heap.usage", float64(cells[[2]int{0, 0}]), "vpp.memory.heap.name", heap, "vpp.memory.heap.state", state)
+				add("vpp.memory.heap.usage", float64(cells[testutil.Cell{}]), "vpp.memory.heap.name", heap, "vpp.memory.heap.state", state)
 			}
 		}
 	}
-	for name, v := range d.scalar {
+	for name, v := range d.Scalars {
 		if rest, ok := strings.CutPrefix(name, "/buffer-pools/"); ok {
 			i := strings.LastIndexByte(rest, '/')
 			add("vpp.buffer_pool.buffers", v, "vpp.buffer_pool.name", rest[:i], "vpp.buffer_pool.state", rest[i+1:])
 		}
 	}
-	add("vpp.vector.rate", d.scalar["/sys/vector_rate"])
-	add("vpp.input.rate", d.scalar["/sys/input_rate"])
-	add("vpp.worker.count", d.scalar["/sys/num_worker_threads"])
-	for idx, v := range d.sumSimple("/sys/vector_rate_per_worker") {
+	add("vpp.vector.rate", d.Scalars["/sys/vector_rate"])
+	add("vpp.input.rate", d.Scalars["/sys/input_rate"])
+	add("vpp.worker.count", d.Scalars["/sys/num_worker_threads"])
+	for idx, v := range d.SumSimple("/sys/vector_rate_per_worker") {
 		add("vpp.worker.vector.rate", float64(v), "vpp.thread.index", strconv.Itoa(idx))
 	}
-	for idx, v := range d.sumSimple("/sys/loops_per_worker") {
+	for idx, v := range d.SumSimple("/sys/loops_per_worker") {
 		add("vpp.worker.loop.rate", float64(v), "vpp.thread.index", strconv.Itoa(idx))
 	}
 	return want
@@ -205,7 +208,7 @@ func wantPoints(d *dump) points {
 
 // requireMatchesDump checks every point of m against d, metric by metric:
 // the same series, the same values, and no metric that d does not explain.
-func requireMatchesDump(t *testing.T, d *dump, m pmetric.Metrics) int {
+func requireMatchesDump(t *testing.T, d *testutil.Dump, m pmetric.Metrics) int {
 	t.Helper()
 	want, got := wantPoints(d), indexPoints(m)
 	values := 0
@@ -340,10 +343,10 @@ func TestVPPClear(t *testing.T) {
 	d, m2 := consistentScrape(t, v, s)
 	requireMatchesDump(t, d, m2)
 
-	lastClear := d.scalar["/sys/last_stats_clear"]
+	lastClear := d.Scalars["/sys/last_stats_clear"]
 	require.NotZero(t, lastClear, "clear runtime records its time")
-	clearedAt := time.Unix(0, int64((d.scalar["/sys/boottime"]+lastClear)*1e9))
-	t.Logf("/sys/boottime %.2f, /sys/last_stats_clear %.2f: cleared at %v; previous scrape at %v", d.scalar["/sys/boottime"], lastClear, clearedAt, scraped)
+	clearedAt := time.Unix(0, int64((d.Scalars["/sys/boottime"]+lastClear)*1e9))
+	t.Logf("/sys/boottime %.2f, /sys/last_stats_clear %.2f: cleared at %v; previous scrape at %v", d.Scalars["/sys/boottime"], lastClear, clearedAt, scraped)
 	for _, c := range []struct {
 		metric string
 		start  time.Time

@@ -3,14 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/vppstats/vppstats/internal/segwriter"
+	"github.com/vppstats/vppstats/internal/testutil"
 )
 
 func lines(t *testing.T, b []byte) []string {
@@ -25,21 +24,12 @@ func lines(t *testing.T, b []byte) []string {
 	return out
 }
 
+// vppDump returns the lines of VPP's own dump of seg, sorted.
 func vppDump(t *testing.T, seg string) []string {
 	t.Helper()
-	raw, err := os.ReadFile(strings.TrimSuffix(seg, ".seg.gz") + ".dump.txt.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(zr); err != nil {
-		t.Fatal(err)
-	}
-	return lines(t, buf.Bytes())
+	out := testutil.ReadDump(t, testutil.DumpPath(seg)).Lines()
+	sort.Strings(out)
+	return out
 }
 
 func sameLines(t *testing.T, got, want []string) {

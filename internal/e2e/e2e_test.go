@@ -22,6 +22,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/encoding/gzip" // the OTLP exporter compresses with gzip by default
+
+	"github.com/vppstats/vppstats/internal/testutil"
 )
 
 const capture = "v26.06/a"
@@ -70,7 +72,7 @@ func startSink(t *testing.T) (*otlpSink, string) {
 func TestReplay(t *testing.T) {
 	otelcol, vppstat := binaries(t)
 	seg := repoPath(t, "testdata", "vpp", capture+".seg.gz")
-	dump := readDump(t, repoPath(t, "testdata", "vpp", capture+".dump.txt.gz"))
+	dump := testutil.ReadDump(t, repoPath(t, "testdata", "vpp", capture+".dump.txt.gz"))
 
 	dir := shortTempDir(t)
 	sock := filepath.Join(dir, "stats.sock")
@@ -165,7 +167,7 @@ service:
 }
 
 // checkPoints checks the exported points of capture against VPP's dump.
-func checkPoints(t *testing.T, dump *vppDump, all []point, newest map[string]point) {
+func checkPoints(t *testing.T, dump *testutil.Dump, all []point, newest map[string]point) {
 	t.Helper()
 	names := metricNames(all)
 	// Every metric on by default whose source is in the dump must be there.
@@ -187,9 +189,8 @@ func checkPoints(t *testing.T, dump *vppDump, all []point, newest map[string]poi
 	}
 	var absent []string
 	for m, src := range sources {
-		_, c := dump.counters[src]
-		_, s := dump.scalars[src]
-		if (c || s) && !names[m] {
+		_, s := dump.Scalars[src]
+		if (dump.HasCounter(src) || s) && !names[m] {
 			absent = append(absent, fmt.Sprintf("%s (VPP has %s)", m, src))
 		}
 	}
@@ -203,13 +204,13 @@ func checkPoints(t *testing.T, dump *vppDump, all []point, newest map[string]poi
 			t.Errorf("%s missing: the v26 gauge entries were not read", m)
 		}
 	}
-	if want, ok := dump.scalars["/buffer-pools/default-numa-0/available"]; ok {
+	if want, ok := dump.Scalars["/buffer-pools/default-numa-0/available"]; ok {
 		ps := find(newest, "vpp.buffer_pool.buffers", map[string]any{"vpp.buffer_pool.name": "default-numa-0", "vpp.buffer_pool.state": "available"})
 		if len(ps) != 1 || ps[0].value != want {
 			t.Errorf("vpp.buffer_pool.buffers{default-numa-0, available}: got %v, VPP's dump says %v", ps, want)
 		}
 	}
-	if want, ok := dump.scalars["/sys/vector_rate"]; ok {
+	if want, ok := dump.Scalars["/sys/vector_rate"]; ok {
 		ps := find(newest, "vpp.vector.rate", nil)
 		if len(ps) != 1 || ps[0].value != want {
 			t.Errorf("vpp.vector.rate: got %v, VPP's dump says %v", ps, want)
@@ -246,9 +247,9 @@ func checkPoints(t *testing.T, dump *vppDump, all []point, newest map[string]poi
 
 // checkLoop0 compares loop0's receive counters with the sum over threads of
 // /if/rx at index 1 in VPP's dump.
-func checkLoop0(t *testing.T, dump *vppDump, newest map[string]point) {
+func checkLoop0(t *testing.T, dump *testutil.Dump, newest map[string]point) {
 	t.Helper()
-	wantPk, wantBy, ok := dump.sumThreads("/if/rx", 1)
+	wantPk, wantBy, ok := dump.SumThreads("/if/rx", 1)
 	if !ok {
 		t.Fatal("VPP's dump has no /if/rx at index 1 (loop0)")
 	}
@@ -283,7 +284,7 @@ var promType = regexp.MustCompile(`(?m)^# TYPE (\S+) (\S+)$`)
 
 // checkPrometheus reads the Prometheus exporter's page while the collector
 // runs.
-func checkPrometheus(t *testing.T, url string, dump *vppDump) {
+func checkPrometheus(t *testing.T, url string, dump *testutil.Dump) {
 	t.Helper()
 	var page string
 	waitFor(t, 30*time.Second, "vpp_ families on "+url, func() (bool, string) {
@@ -332,7 +333,7 @@ func checkPrometheus(t *testing.T, url string, dump *vppDump) {
 		}
 	}
 	// loop0's received packets.
-	wantPk, _, _ := dump.sumThreads("/if/rx", 1)
+	wantPk, _, _ := dump.SumThreads("/if/rx", 1)
 	sample := regexp.MustCompile(`(?m)^vpp_interface_packets_total\{([^}]*)\} (\S+)`)
 	found := false
 	for _, m := range sample.FindAllStringSubmatch(page, -1) {

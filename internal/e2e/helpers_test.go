@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +19,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vppstats/vppstats/internal/testutil"
 )
 
 // binaries returns the paths of otelcol-vpp and vppstat.
@@ -283,40 +283,20 @@ func (p point) String() string {
 	return fmt.Sprintf("%s%v = %s (start %v, time %v)", p.metric, p.attrs, v, p.start, p.ts)
 }
 
-// flatten returns every number data point of md.
+// flatten returns every data point of md (a metric of another type than
+// sum or gauge as one point without attributes or value).
 func flatten(md pmetric.Metrics) []point {
 	var out []point
-	rms := md.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		rm := rms.At(i)
-		res := rm.Resource().Attributes().AsRaw()
-		sms := rm.ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			ms := sms.At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				m := ms.At(k)
-				var dps pmetric.NumberDataPointSlice
-				switch m.Type() {
-				case pmetric.MetricTypeSum:
-					dps = m.Sum().DataPoints()
-				case pmetric.MetricTypeGauge:
-					dps = m.Gauge().DataPoints()
-				default:
-					out = append(out, point{metric: m.Name(), kind: m.Type(), res: res})
-					continue
-				}
-				for l := 0; l < dps.Len(); l++ {
-					dp := dps.At(l)
-					p := point{metric: m.Name(), kind: m.Type(), res: res, attrs: dp.Attributes().AsRaw(), start: dp.StartTimestamp(), ts: dp.Timestamp()}
-					if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-						p.isInt, p.ivalue, p.value = true, dp.IntValue(), float64(dp.IntValue())
-					} else {
-						p.value = dp.DoubleValue()
-					}
-					out = append(out, p)
-				}
+	for _, tp := range testutil.Points(md) {
+		p := point{metric: tp.Metric, kind: tp.Type, res: tp.Resource.AsRaw()}
+		if tp.Number() {
+			dp := tp.DP
+			p.attrs, p.start, p.ts, p.value = dp.Attributes().AsRaw(), dp.StartTimestamp(), dp.Timestamp(), tp.Value()
+			if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+				p.isInt, p.ivalue = true, dp.IntValue()
 			}
 		}
+		out = append(out, p)
 	}
 	return out
 }
@@ -389,76 +369,6 @@ func metricNames(ps []point) map[string]bool {
 		m[p.metric] = true
 	}
 	return m
-}
-
-// vppDump is VPP's own `vpp_get_stats dump` of a capture.
-type vppDump struct {
-	// counters[name][index][thread] = {packets, bytes}
-	counters map[string]map[int]map[int][2]uint64
-	scalars  map[string]float64
-}
-
-var (
-	dumpCounter = regexp.MustCompile(`^\[(\d+) @ (\d+)\]: (\d+) packets(?:, (\d+) bytes)? (/.*)$`)
-	dumpScalar  = regexp.MustCompile(`^(-?[0-9.]+(?:e[+-]?\d+)?) (/.*)$`)
-)
-
-func readDump(t *testing.T, path string) *vppDump {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	d := &vppDump{counters: map[string]map[int]map[int][2]uint64{}, scalars: map[string]float64{}}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if m := dumpCounter.FindStringSubmatch(line); m != nil {
-			idx, _ := strconv.Atoi(m[1])
-			th, _ := strconv.Atoi(m[2])
-			pk, _ := strconv.ParseUint(m[3], 10, 64)
-			var by uint64
-			if m[4] != "" {
-				by, _ = strconv.ParseUint(m[4], 10, 64)
-			}
-			byIdx := d.counters[m[5]]
-			if byIdx == nil {
-				byIdx = map[int]map[int][2]uint64{}
-				d.counters[m[5]] = byIdx
-			}
-			if byIdx[idx] == nil {
-				byIdx[idx] = map[int][2]uint64{}
-			}
-			byIdx[idx][th] = [2]uint64{pk, by}
-		} else if m := dumpScalar.FindStringSubmatch(line); m != nil {
-			v, _ := strconv.ParseFloat(m[1], 64)
-			d.scalars[m[2]] = v
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if len(d.counters) == 0 {
-		t.Fatalf("%s: no counters parsed", path)
-	}
-	return d
-}
-
-// sumThreads returns the packets and bytes of counter name at index, summed
-// over threads, and whether the dump has it.
-func (d *vppDump) sumThreads(name string, index int) (packets, bytes uint64, ok bool) {
-	th, ok := d.counters[name][index]
-	for _, v := range th {
-		packets += v[0]
-		bytes += v[1]
-	}
-	return packets, bytes, ok
 }
 
 // logEntry is one line of the collector's JSON log.

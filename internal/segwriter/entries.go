@@ -2,6 +2,7 @@ package segwriter
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/bits"
 	"sync/atomic"
@@ -454,19 +455,30 @@ func (h *Handle) resize(n int) error {
 		return ErrEntryDeleted
 	}
 
-	// Allocate every new row first so that running out of room leaves the
-	// counter as it was.
 	sz := h.counterSize()
-	fresh := make([]wvec, len(h.rows))
-	for i := range fresh {
-		r, err := w.allocVec(sz, n, n, counterVecHeader, alignCounter)
-		if err != nil {
-			for _, f := range fresh[:i] {
-				w.free(f)
+	if h.fits(n) {
+		// Like vec_validate within a vector's capacity: the rows stay in
+		// place, new cells start at zero. Growing one interface at a time
+		// is then linear, as in VPP.
+		for i := range h.rows {
+			r := &h.rows[i]
+			if n > h.n {
+				clear(w.mem[r.data+uint64(h.n*sz) : r.data+uint64(n*sz)])
 			}
-			return err
+			w.setVecLen(r, n)
 		}
-		fresh[i] = r
+		h.n = n
+		return nil
+	}
+	// Allocate every new row first so that running out of room leaves the
+	// counter as it was. Rows get room to grow by half again, as vppinfra
+	// gives a vector it reallocates; without room, exactly n.
+	fresh, err := h.allocRows(n, n+n/2)
+	if errors.Is(err, ErrSegmentFull) {
+		fresh, err = h.allocRows(n, n)
+	}
+	if err != nil {
+		return err
 	}
 	keep := uint64(min(n, h.n) * sz)
 	for i, old := range h.rows {
@@ -476,6 +488,33 @@ func (h *Handle) resize(n int) error {
 	}
 	h.rows, h.n = fresh, n
 	return nil
+}
+
+// fits reports whether every row has room for n cells.
+func (h *Handle) fits(n int) bool {
+	for _, r := range h.rows {
+		if r.cap < n {
+			return false
+		}
+	}
+	return true
+}
+
+// allocRows allocates a new set of rows of n cells with room for capacity,
+// or none at all.
+func (h *Handle) allocRows(n, capacity int) ([]wvec, error) {
+	fresh := make([]wvec, len(h.rows))
+	for i := range fresh {
+		r, err := h.w.allocVec(h.counterSize(), n, capacity, counterVecHeader, alignCounter)
+		if err != nil {
+			for _, f := range fresh[:i] {
+				h.w.free(f)
+			}
+			return nil, err
+		}
+		fresh[i] = r
+	}
+	return fresh, nil
 }
 
 // ---- name vectors ----

@@ -492,3 +492,48 @@ func TestWriterHistogramLog2(t *testing.T) {
 		t.Error("0 bins accepted")
 	}
 }
+
+// TestWriterResizeGrowsInPlace: growing a counter one cell at a time (as
+// VPP does per new interface) moves its rows only now and then, as
+// vec_validate does, keeps every value, and starts new cells at zero even
+// where a shrink left old values behind.
+func TestWriterResizeGrowsInPlace(t *testing.T) {
+	w := newTestWriter(t, WriterOptions{Size: 4 << 20, Threads: 2})
+	c := must[SimpleCounter](t)(w.AddSimpleCounter("/if/drops", 1))
+	moves := 0
+	row := func() uint64 { return w.mustHandle(t, c.Index()).rows[1].data }
+	for n := 2; n <= 1000; n++ {
+		before, epoch := row(), w.Epoch()
+		if err := c.Resize(n); err != nil {
+			t.Fatal(err)
+		}
+		if w.Epoch() != epoch+1 {
+			t.Fatalf("resize to %d did not bump the epoch", n)
+		}
+		if row() != before {
+			moves++
+		}
+		c.Set(1, n-1, uint64(n))
+	}
+	if moves > 20 {
+		t.Errorf("1000 one-cell resizes moved the rows %d times: not geometric", moves)
+	}
+	for i := 1; i < 1000; i++ {
+		if got := c.Get(1, i); got != uint64(i+1) {
+			t.Fatalf("cell %d = %d after growing, want %d", i, got, i+1)
+		}
+	}
+	if err := c.Resize(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Resize(20); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Get(1, 15); got != 0 {
+		t.Errorf("a cell regrown after a shrink reads %d, want 0", got)
+	}
+	s := snapshotOf(t, w)
+	if _, v := lookup(t, s, "/if/drops"); len(v.Simple[1]) != 20 || v.Simple[1][9] != 10 {
+		t.Errorf("reader sees %d cells, cell 9 = %d; want 20 cells, 10", len(v.Simple[1]), v.Simple[1][9])
+	}
+}

@@ -31,7 +31,7 @@ func WriteDump(w io.Writer, s *Snapshot) error {
 		e, v := &s.Dir.Entries[i], &s.Values[i]
 		switch e.DataType {
 		case TypeScalar, TypeGauge:
-			line = strconv.AppendFloat(line[:0], AsFloat(v.Scalar), 'f', 2, 64)
+			line = strconv.AppendFloat(line[:0], float64(v.Scalar), 'f', 2, 64) // stat_client assigns the u64 to a double
 			line = append(line, ' ')
 			line = appendName(line, e.Name)
 			bw.Write(line)

@@ -57,7 +57,7 @@ func TestGovppAgreesOnCaptures(t *testing.T) {
 				var ours any
 				switch d := ge.Data.(type) {
 				case adapter.ScalarStat:
-					ours = adapter.ScalarStat(AsFloat(v.Scalar))
+					ours = adapter.ScalarStat(float64(v.Scalar))
 				case adapter.SimpleCounterStat:
 					ours = toGovppSimple(v.Simple)
 				case adapter.CombinedCounterStat:

@@ -1,14 +1,12 @@
 package statseg
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/vppstats/vppstats/internal/testutil"
 )
 
 // captures lists the real VPP segments in testdata, each with VPP's own
@@ -20,27 +18,6 @@ func captures(t testing.TB) []string {
 		t.Fatalf("no captures in testdata/vpp (%v)", err)
 	}
 	return segs
-}
-
-func oracleLines(t testing.TB, seg string) []string {
-	t.Helper()
-	raw, err := os.ReadFile(strings.TrimSuffix(seg, ".seg.gz") + ".dump.txt.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	sc := bufio.NewScanner(zr)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
 }
 
 // TestDumpMatchesVPP checks every value, name and type we read from the real
@@ -61,7 +38,7 @@ func TestDumpMatchesVPP(t *testing.T) {
 				t.Fatalf("unreadable entries in a real capture: %v", s.Errs)
 			}
 			got := strings.Split(strings.TrimSuffix(dumpOf(t, s), "\n"), "\n")
-			want := oracleLines(t, seg)
+			want := testutil.ReadDump(t, testutil.DumpPath(seg)).Lines()
 			if len(got) != len(want) {
 				t.Errorf("%d lines, VPP printed %d", len(got), len(want))
 			}

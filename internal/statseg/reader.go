@@ -312,19 +312,23 @@ func (s *Snapshot) select_(d *Dir, want func(*Entry) bool) {
 // read copies the wanted values out of the mapping into s's buffers.
 func (s *Snapshot) read(seg *segment) {
 	for _, i := range s.Wanted {
-		e, v := &s.Dir.Entries[i], &s.Values[i]
-		switch e.DataType {
-		case TypeScalar, TypeGauge:
-			v.Scalar = seg.load64(e.valueOff)
-		case TypeCounterSimple:
-			rows, col := s.Dir.source(e)
-			v.Simple = copySimple(v.Simple, rows, col, seg.words)
-		case TypeCounterCombined:
-			rows, col := s.Dir.source(e)
-			v.Combined = copyCombined(v.Combined, rows, col, seg)
-		case TypeHistogramLog2:
-			v.Histogram = copySimple(v.Histogram, e.rows, -1, seg.words)
-		}
+		readValue(seg, s.Dir, &s.Dir.Entries[i], &s.Values[i])
+	}
+}
+
+// readValue copies the value of e, a readable entry of d, into v.
+func readValue(seg *segment, d *Dir, e *Entry, v *Value) {
+	switch e.DataType {
+	case TypeScalar, TypeGauge:
+		v.Scalar = seg.load64(e.valueOff)
+	case TypeCounterSimple:
+		rows, col := d.source(e)
+		v.Simple = copySimple(v.Simple, rows, col, seg.words)
+	case TypeCounterCombined:
+		rows, col := d.source(e)
+		v.Combined = copyCombined(v.Combined, rows, col, seg)
+	case TypeHistogramLog2:
+		v.Histogram = copySimple(v.Histogram, e.rows, -1, seg.words)
 	}
 }
 

@@ -104,7 +104,3 @@ func (s *segment) cstring(off, max int) []byte {
 	}
 	return b
 }
-
-// AsFloat is how VPP's own reader presents scalars and gauges: the entry
-// holds a u64 that stat_client assigns to a double.
-func AsFloat(v uint64) float64 { return float64(v) }

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -66,6 +67,9 @@ func Mount(mountpoint string, cfg Config) (*Server, error) {
 			Name:       "vppstatsfs",
 			Options:    []string{"ro", "default_permissions"},
 			Debug:      cfg.Debug,
+			// Root needs no fusermount (often not installed in
+			// containers); go-fuse falls back to it if mount(2) fails.
+			DirectMount: os.Geteuid() == 0,
 		},
 		EntryTimeout:    &timeout,
 		AttrTimeout:     &timeout,

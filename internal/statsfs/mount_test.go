@@ -3,7 +3,6 @@ package statsfs
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -19,11 +18,12 @@ import (
 
 	"github.com/vppstats/vppstats/internal/segwriter"
 	"github.com/vppstats/vppstats/internal/statseg"
+	"github.com/vppstats/vppstats/internal/testutil"
 )
 
 // requireFUSE skips the test where FUSE cannot be mounted, except in CI
 // (CI=true), where a missing FUSE is a failure of the test environment.
-func requireFUSE(t *testing.T) {
+func requireFUSE(t testing.TB) {
 	t.Helper()
 	why := Unavailable()
 	if why == "" {
@@ -36,7 +36,7 @@ func requireFUSE(t *testing.T) {
 }
 
 // testLogger sends the filesystem's log lines to the test log.
-type testLogger struct{ t *testing.T }
+type testLogger struct{ t testing.TB }
 
 func (w testLogger) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -45,7 +45,7 @@ func (w testLogger) Write(p []byte) (int, error) {
 
 // mountTest mounts the stats of open on a fresh directory, and on cleanup
 // unmounts it and checks that nothing is left behind.
-func mountTest(t *testing.T, source string, open Opener) string {
+func mountTest(t testing.TB, source string, open Opener) string {
 	t.Helper()
 	requireFUSE(t)
 	mnt := t.TempDir()
@@ -77,7 +77,7 @@ func mountTest(t *testing.T, source string, open Opener) string {
 }
 
 // checkUnmounted checks that mnt is no mount point and is empty.
-func checkUnmounted(t *testing.T, mnt string) {
+func checkUnmounted(t testing.TB, mnt string) {
 	t.Helper()
 	mounts, err := os.ReadFile("/proc/mounts")
 	if err != nil {
@@ -210,7 +210,7 @@ func toDump(w io.Writer, e *statseg.Entry, data []byte) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s %s\n", strconv.FormatFloat(statseg.AsFloat(v), 'f', 2, 64), e.Name)
+		fmt.Fprintf(w, "%s %s\n", strconv.FormatFloat(float64(v), 'f', 2, 64), e.Name)
 	case e.DataType == statseg.TypeNameVector:
 		if lines[0] != "# index name" {
 			return fmt.Errorf("header %q", lines[0])
@@ -337,24 +337,6 @@ func parseUints(fields []string) ([]uint64, error) {
 	return out, nil
 }
 
-func readGz(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
 var captures = []string{"v25.10/a", "v25.10/b", "v25.10/c-cleared", "v26.06/a", "v26.06/b", "v26.06/c-cleared"}
 
 const capturesDir = "../../testdata/vpp/"
@@ -378,7 +360,7 @@ func TestMountCaptures(t *testing.T) {
 			}
 			defer r.Close()
 			got := checkTree(t, mnt, snapshotOf(t, r))
-			if oracle := readGz(t, capturesDir+c+".dump.txt.gz"); got != oracle {
+			if oracle := testutil.ReadDump(t, capturesDir+c+".dump.txt.gz").Text; got != oracle {
 				t.Errorf("files differ from VPP's dump: %s", firstDiff(got, oracle))
 			}
 		})

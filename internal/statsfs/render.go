@@ -7,7 +7,8 @@ import (
 )
 
 // render formats the value of entry e. labels name the columns of a vector
-// (nil when there are none). The formats are described in doc.go.
+// (nil when there are none). The formats are described in
+// docs/vppstatsfs.md.
 func render(e *statseg.Entry, v *statseg.Value, labels []string) []byte {
 	symlink := e.Type == statseg.TypeSymlink
 	switch e.DataType {

@@ -33,8 +33,7 @@ type source struct {
 
 	mu      sync.Mutex
 	r       *statseg.Reader
-	dirSnap statseg.Snapshot // reads no value: tells the current directory
-	snap    statseg.Snapshot // reads the one stat being opened
+	val     statseg.Value // the value of the stat being opened
 	tree    *tree
 	checked time.Time // when tree was last found to be current
 	down    error     // why the source is unusable; nil when up
@@ -57,11 +56,12 @@ func (s *source) current() (*tree, error) {
 	if s.tree != nil && time.Since(s.checked) < treeFresh {
 		return s.tree, nil
 	}
-	if err := r.Snapshot(&s.dirSnap, wantNone); err != nil {
+	d, err := r.Directory()
+	if err != nil {
 		return nil, s.failed(err)
 	}
 	s.checked = time.Now()
-	return s.treeOf(s.dirSnap.Dir), nil
+	return s.treeOf(d), nil
 }
 
 // treeFresh is how long a tree found current is used without checking the
@@ -69,8 +69,6 @@ func (s *source) current() (*tree, error) {
 // adds symlinks without bumping the epoch), and `ls -l`, `find` or `grep
 // -r` look up many names in a row; the kernel caches names for longer.
 const treeFresh = 20 * time.Millisecond
-
-func wantNone(*statseg.Entry) bool { return false }
 
 // treeOf returns the tree of d, building it when d is new.
 func (s *source) treeOf(d *statseg.Dir) *tree {
@@ -83,7 +81,9 @@ func (s *source) treeOf(d *statseg.Dir) *tree {
 	return s.tree
 }
 
-// read returns the rendered value of the stat called name, read now.
+// read returns the rendered value of the stat called name, read now. It
+// reads that one entry, not the directory: opening a file costs the same
+// with a hundred stats as with hundreds of thousands.
 func (s *source) read(name string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,23 +91,18 @@ func (s *source) read(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// want depends on name, so make Snapshot ask it again.
-	s.snap.Dir = nil
-	err = r.Snapshot(&s.snap, func(e *statseg.Entry) bool { return e.Name == name })
+	d, e, err := r.ReadEntry(name, &s.val)
 	if err != nil {
 		return nil, s.failed(err)
 	}
-	e, ok := s.snap.Dir.Lookup(name)
-	if !ok || e.Type == statseg.TypeEmpty {
+	if e == nil || e.Type == statseg.TypeEmpty {
 		return nil, errGone
 	}
 	if e.Err != nil {
 		s.log.Printf("stat %s cannot be read: %v", name, e.Err)
 		return nil, e.Err
 	}
-	t := s.treeOf(s.snap.Dir)
-	s.checked = time.Now()
-	return render(e, &s.snap.Values[e.Index], t.labels[name]), nil
+	return render(e, &s.val, s.treeOf(d).labels[name]), nil
 }
 
 // reader returns the open reader, reopening the source if VPP restarted or
@@ -135,7 +130,7 @@ func (s *source) reader() (*statseg.Reader, error) {
 		s.log.Printf("stats source %s is back", r.Source())
 	}
 	s.r, s.down, s.backoff = r, nil, 0
-	s.dirSnap, s.snap, s.tree = statseg.Snapshot{}, statseg.Snapshot{}, nil
+	s.val, s.tree = statseg.Value{}, nil
 	return r, nil
 }
 

@@ -31,10 +31,18 @@ func Profiles(large bool) []Profile {
 	return ps
 }
 
+// cacheVersion names the simulated segment's layout and contents in the
+// cache's file names: bump it whenever this package or segwriter changes
+// what a profile's segment holds, so that no benchmark reads a stale one.
+// (2: counters grow in place as vec_validate does; loops_per_worker is a
+// rate; error and heap symlinks are added without the lock.)
+const cacheVersion = 2
+
 // CachedSegment returns a file holding the profile's segment, advanced by
-// one second of traffic. Building a large simulation takes minutes, so the
-// file is kept across runs in $VPPSTATS_BENCH_CACHE (default: the user cache
-// directory); delete it after changing this package.
+// one second of traffic. Building the largest takes seconds (BenchmarkNew)
+// and every benchmark package reads the same segments, so the file is kept
+// across runs in $VPPSTATS_BENCH_CACHE (default: the user cache
+// directory), under a name that carries cacheVersion.
 func (p Profile) CachedSegment() (path string, built time.Duration, err error) {
 	dir := os.Getenv("VPPSTATS_BENCH_CACHE")
 	if dir == "" {
@@ -44,16 +52,12 @@ func (p Profile) CachedSegment() (path string, built time.Duration, err error) {
 		}
 		dir = filepath.Join(c, "vppstats-bench")
 	}
-	path = filepath.Join(dir, fmt.Sprintf("sim-%dif-%dthr-1000nodes-3000err.seg", p.Interfaces, p.Threads))
+	path = filepath.Join(dir, fmt.Sprintf("sim-v%d-%dif-%dthr-1000nodes-3000err.seg", cacheVersion, p.Interfaces, p.Threads))
 	if _, err := os.Stat(path); err == nil {
 		return path, 0, nil
 	}
-	size := 256 << 20
-	if p.Interfaces > 10000 {
-		size = 1 << 30
-	}
 	start := time.Now()
-	sim, err := New(Options{Interfaces: p.Interfaces, Threads: p.Threads, Nodes: 1000, Errors: 3000, SegmentSize: size})
+	sim, err := New(Options{Interfaces: p.Interfaces, Threads: p.Threads, Nodes: 1000, Errors: 3000, SegmentSize: segmentSize(p.Interfaces)})
 	if err != nil {
 		return "", 0, err
 	}
@@ -75,4 +79,13 @@ func (p Profile) CachedSegment() (path string, built time.Duration, err error) {
 		return "", 0, err
 	}
 	return path, time.Since(start), os.Rename(tmp.Name(), path)
+}
+
+// segmentSize is a stats segment size that holds a profile of ifs
+// interfaces (VPP's `statseg { size }` would be set the same way).
+func segmentSize(ifs int) int {
+	if ifs > 10000 {
+		return 1 << 30
+	}
+	return 256 << 20
 }

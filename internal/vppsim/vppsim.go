@@ -133,8 +133,9 @@ type Sim struct {
 	ifNames    segwriter.NameVector
 	ifSimple   [9]segwriter.SimpleCounter
 	ifCombined [8]segwriter.CombinedCounter
-	ifaces     []*iface // by sw_if_index; nil once deleted
-	freeIfs    []int    // deleted sw_if_indexes, reused last-freed first
+	ifaces     []*iface       // by sw_if_index; nil once deleted
+	ifIndex    map[string]int // sw_if_index by name, live interfaces only
+	freeIfs    []int          // deleted sw_if_indexes, reused last-freed first
 	nextName   int
 	churnAdd   bool
 
@@ -164,7 +165,7 @@ func New(opts Options) (*Sim, error) {
 	if seed == 0 {
 		seed = 0x5eed
 	}
-	s := &Sim{opts: opts, w: w, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), start: time.Now()}
+	s := &Sim{opts: opts, w: w, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), start: time.Now(), ifIndex: map[string]int{}}
 	if err := s.build(); err != nil {
 		w.Close()
 		return nil, err
@@ -238,20 +239,26 @@ func (s *Sim) build() (err error) {
 		h, err = w.AddSimpleCounterRows(name, rows, n)
 		return h
 	}
-	link := func(name string, target uint32, col int) *segwriter.Handle {
-		if err != nil {
-			return nil
+	// VPP adds the symlinks of graph nodes (stats/collector.c) and of
+	// interfaces (interface_stats.c) inside vlib_stats_segment_lock, and
+	// those of memory heaps (provider_mem.c) and error counters (error.c)
+	// with a bare vlib_stats_add_symlink: no in_progress, no new epoch.
+	link := func(name string, target uint32, col int) {
+		if err == nil {
+			_, err = w.AddSymlink(name, target, uint32(col))
 		}
-		var h *segwriter.Handle
-		h, err = w.AddSymlink(name, target, uint32(col))
-		return h
+	}
+	linkUnlocked := func(name string, target uint32, col int) {
+		if err == nil {
+			_, err = w.AddSymlinkUnlocked(name, target, uint32(col))
+		}
 	}
 	memHeap := func(heap string) segwriter.SimpleCounter {
 		c := simple("/mem/"+heap, 1, 7)
 		if err == nil {
-			link("/mem/"+heap+"/used", c.Index(), 1)
-			link("/mem/"+heap+"/total", c.Index(), 0)
-			link("/mem/"+heap+"/free", c.Index(), 2)
+			linkUnlocked("/mem/"+heap+"/used", c.Index(), 1)
+			linkUnlocked("/mem/"+heap+"/total", c.Index(), 0)
+			linkUnlocked("/mem/"+heap+"/free", c.Index(), 2)
 		}
 		return c
 	}
@@ -271,7 +278,7 @@ func (s *Sim) build() (err error) {
 	s.errCounters = simple("/node/errors", workers, o.Errors)
 	for i := 0; i < o.Errors && err == nil; i++ {
 		node, reason := errorName(i)
-		link(fmt.Sprintf("/err/%s/%s", node, reason), s.errCounters.Index(), i)
+		linkUnlocked(fmt.Sprintf("/err/%s/%s", node, reason), s.errCounters.Index(), i)
 	}
 	s.lastUpdate = scalar("/sys/last_update", false)
 	s.inputRate = scalar("/sys/input_rate", true)
@@ -343,10 +350,8 @@ func (s *Sim) AddInterface(name string) (int, error) {
 }
 
 func (s *Sim) indexOf(name string) int {
-	for i, f := range s.ifaces {
-		if f != nil && f.name == name {
-			return i
-		}
+	if i, ok := s.ifIndex[name]; ok {
+		return i
 	}
 	return -1
 }
@@ -427,6 +432,7 @@ func (s *Sim) addInterface(name string, traffic bool) error {
 		}
 	}
 	s.ifaces[idx] = f
+	s.ifIndex[name] = idx
 	return nil
 }
 
@@ -449,6 +455,7 @@ func (s *Sim) DeleteInterface(swIfIndex int) error {
 		return err
 	}
 	s.ifaces[swIfIndex] = nil
+	delete(s.ifIndex, f.name)
 	s.freeIfs = append(s.freeIfs, swIfIndex)
 	return nil
 }
@@ -561,9 +568,6 @@ func (s *Sim) Collect() {
 	pps := s.pending / interval
 	s.inputRate.Set(uint64(pps))
 	workers := max(s.opts.Threads, 1)
-	// Packets arrive in frames of up to 256; a lightly loaded worker polls
-	// far more often than it finds a full frame.
-	loops := uint64(interval * 1e6)
 	vecRate := uint64(1)
 	if pps > 0 {
 		vecRate = min(256, 1+uint64(pps/float64(workers)/2e4))
@@ -575,7 +579,7 @@ func (s *Sim) Collect() {
 			r = 0
 		}
 		s.vectorRatePerWorker.Set(0, th, r)
-		s.loopsPerWorker.Add(0, th, loops/uint64(th+1))
+		s.loopsPerWorker.Set(0, th, loopsPerSecond(th, s.opts.Threads, vecRate))
 	}
 
 	// Node counters: data-path nodes on the workers carry the traffic,
@@ -617,6 +621,19 @@ func (s *Sim) Collect() {
 	s.bufUsed.Set(inFlight + 256)
 	s.bufCached.Set(cached)
 	s.bufAvail.Set(buffers - inFlight - 256 - cached)
+}
+
+// loopsPerSecond is what VPP's collector stores in /sys/loops_per_worker
+// for thread th: the thread's main-loop rate (vlib_main_t's
+// loops_per_second), set anew on each pass, not accumulated. The main
+// thread waits in epoll (a few thousand loops a second, as in the
+// captures); a polling worker loops millions of times a second, fewer as
+// its frames fill.
+func loopsPerSecond(th, workers int, vecRate uint64) uint64 {
+	if th == 0 && workers > 0 {
+		return 5000
+	}
+	return 8_000_000 / vecRate
 }
 
 // setMem fills a /mem/<heap> vector: total, used, free, used by mmap, total
