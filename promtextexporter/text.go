@@ -1,0 +1,78 @@
+package promtextexporter
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// The text format's escaping (exposition format 0.0.4): label values escape
+// backslash, double quote and newline; HELP text escapes backslash and newline.
+
+func appendLabelValue(dst []byte, v string) []byte {
+	if !strings.ContainsAny(v, "\\\"\n") {
+		return append(dst, v...)
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '"':
+			dst = append(dst, '\\', '"')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func appendHelp(dst []byte, v string) []byte {
+	if !strings.ContainsAny(v, "\\\n") {
+		return append(dst, v...)
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// appendValue formats a sample value as expfmt does.
+func appendValue(dst []byte, f float64) []byte {
+	switch {
+	case f == 1:
+		return append(dst, '1')
+	case f == 0:
+		return append(dst, '0')
+	case f == -1:
+		return append(dst, '-', '1')
+	case math.IsNaN(f):
+		return append(dst, "NaN"...)
+	case math.IsInf(f, +1):
+		return append(dst, "+Inf"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-Inf"...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// familyHeader is the HELP and TYPE lines of a family. HELP is written even
+// when empty, as client_golang does.
+func familyHeader(name, help string, k kind) []byte {
+	b := append([]byte("# HELP "), name...)
+	b = append(b, ' ')
+	b = appendHelp(b, help)
+	b = append(b, "\n# TYPE "...)
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = append(b, kindText[k]...)
+	return append(b, '\n')
+}
