@@ -25,12 +25,14 @@ type promTextExporter struct {
 	server *http.Server
 	done   chan struct{}
 
-	bufs  sync.Pool // *[]byte, one exposition each
+	// bufs keeps exposition buffers between requests: an exposition is
+	// megabytes, which a sync.Pool would drop at every GC.
+	bufs  chan []byte
 	gzips sync.Pool // *gzip.Writer
 }
 
 func newExporter(cfg *Config, set component.TelemetrySettings) *promTextExporter {
-	return &promTextExporter{cfg: cfg, set: set, store: newStore(cfg, set.Logger)}
+	return &promTextExporter{cfg: cfg, set: set, store: newStore(cfg, set.Logger), bufs: make(chan []byte, 2)}
 }
 
 // ConsumeMetrics keeps the latest point of every series.
@@ -87,14 +89,17 @@ func (e *promTextExporter) Shutdown(ctx context.Context) error {
 // store's lock and written after it is released, so a slow client never
 // blocks ConsumeMetrics.
 func (e *promTextExporter) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	bp, _ := e.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
+	var text []byte
+	select {
+	case text = <-e.bufs:
+	default:
 	}
-	text := e.store.appendText((*bp)[:0], time.Now())
+	text = e.store.appendText(text[:0], time.Now())
 	defer func() {
-		*bp = text
-		e.bufs.Put(bp)
+		select {
+		case e.bufs <- text:
+		default: // as many buffers kept as concurrent requests seen, up to cap
+		}
 	}()
 
 	h := w.Header()

@@ -10,10 +10,12 @@ import (
 // backslash, double quote and newline; HELP text escapes backslash and newline.
 
 func appendLabelValue(dst []byte, v string) []byte {
-	if !strings.ContainsAny(v, "\\\"\n") {
-		return append(dst, v...)
+	i := 0
+	for i < len(v) && v[i] != '\\' && v[i] != '"' && v[i] != '\n' {
+		i++
 	}
-	for i := 0; i < len(v); i++ {
+	dst = append(dst, v[:i]...)
+	for ; i < len(v); i++ {
 		switch c := v[i]; c {
 		case '\\':
 			dst = append(dst, '\\', '\\')
