@@ -3,6 +3,7 @@ package promtextexporter
 import (
 	"fmt"
 	"net"
+	"sort"
 	"testing"
 	"time"
 
@@ -230,3 +231,14 @@ func freeEndpoint(tb testing.TB) string {
 }
 
 func now() pcommon.Timestamp { return pcommon.NewTimestampFromTime(time.Now()) }
+
+func timeNow() time.Time { return time.Now() }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
