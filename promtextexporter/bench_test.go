@@ -27,6 +27,8 @@ var benchSettings = []setting{
 	{name: "without_scope_info", withoutScopeInfo: true},
 	{name: "without_suffixes", noSuffixes: true},
 	{name: "resource_to_telemetry", resourceLabels: true},
+	// config/prometheus.yaml's
+	{name: "shipped", resourceLabels: true, withoutScopeInfo: true},
 }
 
 // cpuTime is the process's user+system CPU time: on a shared machine the

@@ -234,3 +234,40 @@ func TestUpdatesAndExpiry(t *testing.T) {
 	require.Empty(t, s.appendText(nil, t0.Add(10*time.Minute)))
 	require.Empty(t, s.families)
 }
+
+// TestSeriesIdentity checks that a series is its labels: attributes in
+// another order find the same series (one line, the latest value), and the
+// same attributes under another resource (resource_to_telemetry) are
+// another series.
+func TestSeriesIdentity(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.ResourceToTelemetrySettings.Enabled = true
+	cfg.WithoutScopeInfo = true
+	s := newStore(cfg, componenttest.NewNopTelemetrySettings().Logger)
+	md := pmetric.NewMetrics()
+	for i, inst := range []string{"a", "b", "a"} {
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("vpp.instance", inst)
+		g := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		g.SetName("g")
+		dp := g.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetTimestamp(10)
+		dp.SetIntValue(int64(i))
+		if i == 2 { // same labels as the first, attributes the other way round
+			dp.Attributes().PutStr("y", "2")
+			dp.Attributes().PutStr("x", "1")
+		} else {
+			dp.Attributes().PutStr("x", "1")
+			dp.Attributes().PutStr("y", "2")
+		}
+	}
+	s.consume(md, timeNow())
+	s.consume(md, timeNow())
+	got := parse(t, s.appendText(nil, timeNow()))["g"].Series
+	require.Equal(t, map[string]string{
+		`{vpp_instance="a",x="1",y="2"}`: "2",
+		`{vpp_instance="b",x="1",y="2"}`: "1",
+	}, got)
+	require.Len(t, s.families["g"].list, 2)
+	require.Len(t, s.families["g"].byKey, 3, "the reordered attributes are an alias of the first series")
+}

@@ -2,6 +2,7 @@ package promtextexporter
 
 import (
 	"cmp"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"time"
@@ -115,8 +116,28 @@ func (s *store) buildBase(res pcommon.Map, sm pmetric.ScopeMetrics, job string, 
 	}
 	s.base = append(s.base, s.constLabels...)
 	s.base = sortDedup(s.base)
+	s.internBase()
 	return ok
 }
+
+// internBase sets s.baseID to the id of the base labels' rendering. Ids are
+// never reused, so forgetting them all when a pipeline's resources churn
+// (more than maxBases distinct sets) only costs the next points a slow path.
+func (s *store) internBase() {
+	s.line = appendLine(s.line[:0], "", nil, s.base)
+	if id, ok := s.baseIDs[string(s.line)]; ok {
+		s.baseID = id
+		return
+	}
+	if len(s.baseIDs) >= maxBases {
+		clear(s.baseIDs)
+	}
+	s.nextBaseID++
+	s.baseID = s.nextBaseID
+	s.baseIDs[string(s.line)] = s.baseID
+}
+
+const maxBases = 4096
 
 // pointLabels fills s.point with a point's attributes as labels, sorted;
 // false when a key cannot be translated.
@@ -132,6 +153,53 @@ func (s *store) pointLabels(attrs pcommon.Map) bool {
 	}
 	s.point = sortDedup(s.point)
 	return true
+}
+
+// seriesFor returns the series of a point's attributes in family f,
+// creating it; nil when a label cannot be named. The fast path looks the
+// point up by its raw attributes (s.key: the scope's base labels' id, then
+// each attribute's key and value as they come), which needs no label-name
+// translation, sorting or escaping; only a miss renders the series line,
+// which is the identity: a point whose attributes come in another order
+// finds the same series by its line, and its raw key becomes an alias.
+func (s *store) seriesFor(f *family, attrs pcommon.Map) *series {
+	s.key = appendRawKey(s.key[:0], s.baseID, attrs)
+	if ser := f.byKey[string(s.key)]; ser != nil {
+		return ser
+	}
+	if !s.render(f.name, attrs) {
+		return nil
+	}
+	ser := s.lookup(f, s.point)
+	key := string(s.key)
+	f.byKey[key] = ser
+	ser.keys = append(ser.keys, key)
+	return ser
+}
+
+// appendRawKey appends base and each attribute as length-prefixed key, type
+// and value: unambiguous whatever bytes the strings hold.
+func appendRawKey(dst []byte, base uint32, attrs pcommon.Map) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, base)
+	for k, v := range attrs.All() {
+		dst = binary.AppendUvarint(dst, uint64(len(k)))
+		dst = append(dst, k...)
+		t := v.Type()
+		dst = append(dst, byte(t))
+		switch t {
+		case pcommon.ValueTypeStr:
+			str := v.Str()
+			dst = binary.AppendUvarint(dst, uint64(len(str)))
+			dst = append(dst, str...)
+		case pcommon.ValueTypeInt:
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Int()))
+		default:
+			str := v.AsString()
+			dst = binary.AppendUvarint(dst, uint64(len(str)))
+			dst = append(dst, str...)
+		}
+	}
+	return dst
 }
 
 // render puts the point's series line in s.line.
@@ -200,18 +268,18 @@ func (s *store) familyOf(m pmetric.Metric, k kind) *family {
 func (s *store) putNumbers(f *family, dps pmetric.NumberDataPointSlice, delta bool, seen int64) {
 	for i := range dps.Len() {
 		dp := dps.At(i)
-		if !s.render(f.name, dp.Attributes()) {
+		ser := s.seriesFor(f, dp.Attributes())
+		if ser == nil {
 			continue
 		}
 		if dp.Flags().NoRecordedValue() {
-			f.remove(s.line)
+			f.remove(ser)
 			continue
 		}
 		v := dp.DoubleValue()
 		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 			v = float64(dp.IntValue())
 		}
-		ser := s.lookup(f, s.point)
 		if ser.seen != 0 && dp.Timestamp() < ser.ts {
 			continue // an older point than the one kept
 		}
@@ -227,14 +295,14 @@ func (s *store) putNumbers(f *family, dps pmetric.NumberDataPointSlice, delta bo
 func (s *store) putHistograms(f *family, dps pmetric.HistogramDataPointSlice, seen int64) {
 	for i := range dps.Len() {
 		dp := dps.At(i)
-		if !s.render(f.name, dp.Attributes()) {
+		ser := s.seriesFor(f, dp.Attributes())
+		if ser == nil {
 			continue
 		}
 		if dp.Flags().NoRecordedValue() {
-			f.remove(s.line)
+			f.remove(ser)
 			continue
 		}
-		ser := s.lookup(f, s.point)
 		if ser.seen != 0 && dp.Timestamp() < ser.ts {
 			continue
 		}
@@ -275,14 +343,14 @@ func histogramOf(dp pmetric.HistogramDataPoint) *dto.Histogram {
 func (s *store) putSummaries(f *family, dps pmetric.SummaryDataPointSlice, seen int64) {
 	for i := range dps.Len() {
 		dp := dps.At(i)
-		if !s.render(f.name, dp.Attributes()) {
+		ser := s.seriesFor(f, dp.Attributes())
+		if ser == nil {
 			continue
 		}
 		if dp.Flags().NoRecordedValue() {
-			f.remove(s.line)
+			f.remove(ser)
 			continue
 		}
-		ser := s.lookup(f, s.point)
 		if ser.seen != 0 && dp.Timestamp() < ser.ts {
 			continue
 		}

@@ -45,6 +45,7 @@ type series struct {
 	ts, start pcommon.Timestamp
 	seen      int64       // UnixNano of the ConsumeMetrics that last set it
 	msg       *dto.Metric // histograms and summaries, encoded by expfmt
+	keys      []string    // its raw-attribute keys in family.byKey
 	gone      bool        // removed (no recorded value); dropped at the next expire
 }
 
@@ -55,7 +56,8 @@ type family struct {
 	kind   kind
 	help   string
 	header []byte
-	series map[string]*series
+	series map[string]*series // by line
+	byKey  map[string]*series // by raw attributes, see seriesFor
 	list   []*series
 }
 
@@ -92,10 +94,15 @@ type store struct {
 	sorted   []*family // by name, as client_golang's Gather orders them
 	warned   map[string]bool
 
+	baseIDs    map[string]uint32 // base label renderings, see internBase
+	nextBaseID uint32
+	baseID     uint32 // of the scope being consumed
+
 	// scratch, reused by every point
 	point []labelPair
 	base  []labelPair
 	line  []byte
+	key   []byte
 }
 
 func newStore(cfg *Config, logger *zap.Logger) *store {
@@ -117,6 +124,7 @@ func newStore(cfg *Config, logger *zap.Logger) *store {
 		names:          map[nameKey]string{},
 		labels:         map[string]labelName{},
 		families:       map[string]*family{},
+		baseIDs:        map[string]uint32{},
 		warned:         map[string]bool{},
 	}
 	if cfg.Namespace != "" {
@@ -188,7 +196,7 @@ func translatorType(m pmetric.Metric) otlptranslator.MetricType {
 func (s *store) family(name, help string, k kind) *family {
 	f := s.families[name]
 	if f == nil {
-		f = &family{name: name, kind: k, help: help, header: familyHeader(name, help, k), series: map[string]*series{}}
+		f = &family{name: name, kind: k, help: help, header: familyHeader(name, help, k), series: map[string]*series{}, byKey: map[string]*series{}}
 		s.families[name] = f
 		i, _ := slices.BinarySearchFunc(s.sorted, name, func(f *family, n string) int {
 			switch {
@@ -249,12 +257,17 @@ func dtoLabels(point, base []labelPair) []*dto.LabelPair {
 	return out
 }
 
-// remove forgets a series whose point carries no recorded value.
-func (f *family) remove(line []byte) {
-	if ser := f.series[string(line)]; ser != nil {
-		delete(f.series, ser.line)
-		ser.gone = true
+// remove forgets a series (whose point carried no recorded value, or that
+// expired); expire drops it from the list.
+func (f *family) remove(ser *series) {
+	if ser.gone {
+		return // a new series may have its line and keys by now
 	}
+	delete(f.series, ser.line)
+	for _, k := range ser.keys {
+		delete(f.byKey, k)
+	}
+	ser.gone = true
 }
 
 // expire drops series not updated within the expiration, and removed ones,
@@ -268,9 +281,7 @@ func (s *store) expire(now time.Time) {
 		live := f.list[:0]
 		for _, ser := range f.list {
 			if ser.gone || ser.seen < cutoff {
-				if !ser.gone {
-					delete(f.series, ser.line)
-				}
+				f.remove(ser)
 				continue
 			}
 			live = append(live, ser)
