@@ -2,6 +2,7 @@ package promtextexporter
 
 import (
 	"bytes"
+	"io"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -9,34 +10,55 @@ import (
 	"go.uber.org/zap"
 )
 
-// appendText appends the exposition of every live series to dst: families by
-// name, series in first-seen order. Counters and gauges are their stored
-// line and the formatted value; histograms and summaries go through expfmt.
-func (s *store) appendText(dst []byte, now time.Time) []byte {
+// chunkSize is how much text is rendered before it is handed to the writer:
+// enough to amortise the writes, little enough that a gzip response never
+// holds the whole uncompressed exposition (megabytes) in memory.
+const chunkSize = 64 << 10
+
+// writeText writes the exposition of every live series to w, rendered in
+// chunk (returned for reuse): families by name, series in first-seen order.
+// Counters and gauges are their stored line and the formatted value;
+// histograms and summaries go through expfmt.
+func (s *store) writeText(w io.Writer, chunk []byte, now time.Time) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cutoff := now.Add(-s.expiration).UnixNano()
+	dst := chunk[:0]
 	for _, f := range s.sorted {
 		if f.kind == kindHistogram || f.kind == kindSummary {
 			dst = s.appendProto(dst, f, cutoff)
-			continue
-		}
-		header := false
-		for _, ser := range f.list {
-			if ser.gone || ser.seen < cutoff {
-				continue
+		} else {
+			header := false
+			for _, ser := range f.list {
+				if ser.gone || ser.seen < cutoff {
+					continue
+				}
+				if !header {
+					dst = append(dst, f.header...)
+					header = true
+				}
+				dst = append(dst, ser.line...)
+				dst = append(dst, ' ')
+				dst = appendValue(dst, ser.value)
+				dst = append(dst, '\n')
+				if len(dst) >= chunkSize {
+					if _, err := w.Write(dst); err != nil {
+						return dst, err
+					}
+					dst = dst[:0]
+				}
 			}
-			if !header {
-				dst = append(dst, f.header...)
-				header = true
-			}
-			dst = append(dst, ser.line...)
-			dst = append(dst, ' ')
-			dst = appendValue(dst, ser.value)
-			dst = append(dst, '\n')
 		}
 	}
-	return dst
+	_, err := w.Write(dst)
+	return dst, err
+}
+
+// appendText appends the whole exposition to dst.
+func (s *store) appendText(dst []byte, now time.Time) []byte {
+	b := bytes.NewBuffer(dst)
+	_, _ = s.writeText(b, nil, now) // a bytes.Buffer does not fail
+	return b.Bytes()
 }
 
 func (s *store) appendProto(dst []byte, f *family, cutoff int64) []byte {

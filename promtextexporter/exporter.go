@@ -1,12 +1,14 @@
 package promtextexporter
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
@@ -25,14 +27,13 @@ type promTextExporter struct {
 	server *http.Server
 	done   chan struct{}
 
-	// bufs keeps exposition buffers between requests: an exposition is
-	// megabytes, which a sync.Pool would drop at every GC.
-	bufs  chan []byte
-	gzips sync.Pool // *gzip.Writer
+	// responses keeps buffers between requests: a sync.Pool would drop
+	// them at every GC.
+	responses chan *response
 }
 
 func newExporter(cfg *Config, set component.TelemetrySettings) *promTextExporter {
-	return &promTextExporter{cfg: cfg, set: set, store: newStore(cfg, set.Logger), bufs: make(chan []byte, 2)}
+	return &promTextExporter{cfg: cfg, set: set, store: newStore(cfg, set.Logger), responses: make(chan *response, 2)}
 }
 
 // ConsumeMetrics keeps the latest point of every series.
@@ -84,45 +85,69 @@ func (e *promTextExporter) Shutdown(ctx context.Context) error {
 	return nil
 }
 
+// A response is what a /metrics request reuses: the chunk the text is
+// rendered in, the gzip writer and the body.
+type response struct {
+	chunk []byte
+	zw    *gzip.Writer
+	body  bytes.Buffer
+}
+
+// keepBody is the largest body kept for the next request: a compressed
+// exposition is well under it, an uncompressed one (megabytes, for clients
+// that refuse gzip) is left to the GC.
+const keepBody = 4 << 20
+
 // serveMetrics writes the exposition, gzipped when the client accepts it
-// (as Prometheus does). The text is rendered into a pooled buffer under the
-// store's lock and written after it is released, so a slow client never
-// blocks ConsumeMetrics.
+// (as Prometheus does). The body is rendered, and compressed, under the
+// store's lock and written to the client after it is released, so a slow
+// client never blocks ConsumeMetrics.
 func (e *promTextExporter) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	var text []byte
+	var resp *response
 	select {
-	case text = <-e.bufs:
+	case resp = <-e.responses:
 	default:
+		resp = &response{}
 	}
-	text = e.store.appendText(text[:0], time.Now())
 	defer func() {
+		if resp.body.Cap() > keepBody {
+			resp.body = bytes.Buffer{}
+		}
 		select {
-		case e.bufs <- text:
-		default: // as many buffers kept as concurrent requests seen, up to cap
+		case e.responses <- resp:
+		default: // as many kept as concurrent requests seen, up to cap
 		}
 	}()
 
+	resp.body.Reset()
+	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	var out io.Writer = &resp.body
+	if gz {
+		if resp.zw == nil {
+			resp.zw, _ = gzip.NewWriterLevel(&resp.body, gzip.BestSpeed)
+		} else {
+			resp.zw.Reset(&resp.body)
+		}
+		out = resp.zw
+	}
+	var err error
+	resp.chunk, err = e.store.writeText(out, resp.chunk, time.Now())
+	if err == nil && gz {
+		err = resp.zw.Close()
+	}
+	if err != nil { // writing to memory: not expected
+		e.set.Logger.Error("rendering /metrics", zap.Error(err))
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		if _, err := w.Write(text); err != nil {
-			e.set.Logger.Debug("writing /metrics", zap.Error(err))
-		}
-		return
+	h.Set("Content-Length", strconv.Itoa(resp.body.Len()))
+	if gz {
+		h.Set("Content-Encoding", "gzip")
 	}
-	h.Set("Content-Encoding", "gzip")
-	zw, _ := e.gzips.Get().(*gzip.Writer)
-	if zw == nil {
-		zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
-	} else {
-		zw.Reset(w)
-	}
-	defer e.gzips.Put(zw)
-	if _, err := zw.Write(text); err != nil {
-		e.set.Logger.Debug("writing /metrics", zap.Error(err))
-		return
-	}
-	if err := zw.Close(); err != nil {
+	if _, err := w.Write(resp.body.Bytes()); err != nil {
 		e.set.Logger.Debug("writing /metrics", zap.Error(err))
 	}
 }

@@ -1,6 +1,7 @@
 package promtextexporter
 
 import (
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -45,7 +46,7 @@ type series struct {
 	ts, start pcommon.Timestamp
 	seen      int64       // UnixNano of the ConsumeMetrics that last set it
 	msg       *dto.Metric // histograms and summaries, encoded by expfmt
-	keys      []string    // its raw-attribute keys in family.byKey
+	keys      []rawKey    // its keys in family.byKey
 	gone      bool        // removed (no recorded value); dropped at the next expire
 }
 
@@ -57,7 +58,7 @@ type family struct {
 	help   string
 	header []byte
 	series map[string]*series // by line
-	byKey  map[string]*series // by raw attributes, see seriesFor
+	byKey  map[rawKey]*series // by raw attributes, see seriesFor
 	list   []*series
 }
 
@@ -97,6 +98,7 @@ type store struct {
 	baseIDs    map[string]uint32 // base label renderings, see internBase
 	nextBaseID uint32
 	baseID     uint32 // of the scope being consumed
+	seeds      [2]maphash.Seed
 
 	// scratch, reused by every point
 	point []labelPair
@@ -125,6 +127,7 @@ func newStore(cfg *Config, logger *zap.Logger) *store {
 		labels:         map[string]labelName{},
 		families:       map[string]*family{},
 		baseIDs:        map[string]uint32{},
+		seeds:          [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		warned:         map[string]bool{},
 	}
 	if cfg.Namespace != "" {
@@ -196,7 +199,7 @@ func translatorType(m pmetric.Metric) otlptranslator.MetricType {
 func (s *store) family(name, help string, k kind) *family {
 	f := s.families[name]
 	if f == nil {
-		f = &family{name: name, kind: k, help: help, header: familyHeader(name, help, k), series: map[string]*series{}, byKey: map[string]*series{}}
+		f = &family{name: name, kind: k, help: help, header: familyHeader(name, help, k), series: map[string]*series{}, byKey: map[rawKey]*series{}}
 		s.families[name] = f
 		i, _ := slices.BinarySearchFunc(s.sorted, name, func(f *family, n string) int {
 			switch {

@@ -22,7 +22,7 @@ func vppShaped(ifs int, ts pcommon.Timestamp) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	rm.Resource().Attributes().PutStr("vpp.instance", "vpp-a")
-	rm.Resource().Attributes().PutStr("vpp.socket.path", "/run/vpp/stats.sock")
+	rm.Resource().Attributes().PutStr("vpp.stats.socket", "/run/vpp/stats.sock")
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName("github.com/vppstats/vppstats/vppstatsreceiver")
 	sm.Scope().SetVersion("0.1.0-dev")
