@@ -63,7 +63,42 @@ func appendValue(dst []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(dst, "-Inf"...)
 	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return appendIntegral(dst, int64(f))
+	}
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// appendIntegral formats an integer below 2^53 in magnitude exactly as
+// strconv's 'g' with the shortest precision does, without its float
+// machinery: counters are such integers, and formatting them is most of a
+// /metrics request after the copying. Below 2^53 every integer is a float64,
+// so the shortest digits are the integer's without trailing zeros, and 'g'
+// switches to the exponent form from 1e+06 on.
+func appendIntegral(dst []byte, n int64) []byte {
+	if n < 0 {
+		dst = append(dst, '-')
+		n = -n
+	}
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], uint64(n), 10)
+	exp := len(digits) - 1
+	if exp < 6 {
+		return append(dst, digits...)
+	}
+	for len(digits) > 1 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+	}
+	dst = append(dst, digits[0])
+	if len(digits) > 1 {
+		dst = append(dst, '.')
+		dst = append(dst, digits[1:]...)
+	}
+	dst = append(dst, 'e', '+')
+	if exp < 10 {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, int64(exp), 10)
 }
 
 // familyHeader is the HELP and TYPE lines of a family. HELP is written even
