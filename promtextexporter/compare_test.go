@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
@@ -270,4 +271,38 @@ func TestSeriesIdentity(t *testing.T) {
 	}, got)
 	require.Len(t, s.families["g"].list, 2)
 	require.Len(t, s.families["g"].byKey, 3, "the reordered attributes are an alias of the first series")
+}
+
+// TestDeltaSum checks that a monotonic delta sum accumulates into a counter
+// while each point continues the previous one (start == previous time), and
+// restarts from the point's value when it does not, as the contrib
+// exporter's accumulator does.
+func TestDeltaSum(t *testing.T) {
+	s := newStore(NewFactory().CreateDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings().Logger)
+	point := func(start, ts int64, v int64) pmetric.Metrics {
+		md := pmetric.NewMetrics()
+		m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("requests")
+		sum := m.SetEmptySum()
+		sum.SetIsMonotonic(true)
+		sum.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+		dp := sum.DataPoints().AppendEmpty()
+		dp.SetStartTimestamp(pcommon.Timestamp(start))
+		dp.SetTimestamp(pcommon.Timestamp(ts))
+		dp.SetIntValue(v)
+		return md
+	}
+	value := func() string {
+		got := parse(t, s.appendText(nil, timeNow()))["requests_total"]
+		require.Equal(t, "COUNTER", got.Type)
+		return got.Series[`{otel_scope_name="",otel_scope_schema_url="",otel_scope_version=""}`]
+	}
+	s.consume(point(0, 10, 5), timeNow())
+	require.Equal(t, "5", value())
+	s.consume(point(10, 20, 3), timeNow())
+	require.Equal(t, "8", value())
+	s.consume(point(20, 30, 4), timeNow())
+	require.Equal(t, "12", value())
+	s.consume(point(100, 110, 2), timeNow()) // a gap: restart
+	require.Equal(t, "2", value())
 }
