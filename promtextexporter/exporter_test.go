@@ -182,3 +182,38 @@ func TestDropsWithReason(t *testing.T) {
 		"kept_total: dropping metric: its Prometheus name already has another type",
 	}, msgs)
 }
+
+// TestConcurrentConsumeAndScrape runs consumes and /metrics requests at the
+// same time (run with -race): every response must parse and hold every
+// series, whichever consume it follows.
+func TestConcurrentConsumeAndScrape(t *testing.T) {
+	endpoint := freeEndpoint(t)
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.ServerConfig.NetAddr.Endpoint = endpoint
+	exp := startExporter(t, NewFactory(), cfg)
+	md := vppShaped(20, now())
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), md))
+
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			for range 20 {
+				if err := exp.ConsumeMetrics(context.Background(), vppShaped(20, now())); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 20 {
+		series := 0
+		for _, f := range parse(t, scrape(t, endpoint)) {
+			series += len(f.Series)
+		}
+		require.Equal(t, md.DataPointCount(), series)
+	}
+	for range 2 {
+		require.NoError(t, <-done)
+	}
+}
