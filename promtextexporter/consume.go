@@ -125,7 +125,7 @@ func (s *store) buildBase(res pcommon.Map, sm pmetric.ScopeMetrics, job string, 
 // never reused, so forgetting them all when a pipeline's resources churn
 // (more than maxBases distinct sets) only costs the next points a slow path.
 func (s *store) internBase() {
-	s.line = appendLine(s.line[:0], "", nil, s.base)
+	s.line = appendLabels(s.line[:0], nil, s.base)
 	if id, ok := s.baseIDs[string(s.line)]; ok {
 		s.baseID = id
 		return
@@ -169,7 +169,7 @@ func (s *store) seriesFor(f *family, attrs pcommon.Map) *series {
 	if ser := f.byKey[key]; ser != nil {
 		return ser
 	}
-	if !s.render(f.name, attrs) {
+	if !s.render(attrs) {
 		return nil
 	}
 	ser := s.lookup(f, s.point)
@@ -208,12 +208,12 @@ func appendRawKey(dst []byte, base uint32, attrs pcommon.Map) []byte {
 	return dst
 }
 
-// render puts the point's series line in s.line.
-func (s *store) render(name string, attrs pcommon.Map) bool {
+// render puts the point's rendered labels, its identity in the family, in s.line.
+func (s *store) render(attrs pcommon.Map) bool {
 	if !s.pointLabels(attrs) {
 		return false
 	}
-	s.line = appendLine(s.line[:0], name, s.point, s.base)
+	s.line = appendLabels(s.line[:0], s.point, s.base)
 	return true
 }
 
@@ -399,7 +399,7 @@ func (s *store) putTargetInfo(res pcommon.Map, job, instance string, seen int64)
 	}
 	s.point = append(s.point, labelPair{name: model.JobLabel, str: job}, labelPair{name: model.InstanceLabel, str: instance})
 	s.point = sortDedup(s.point)
-	s.line = appendLine(s.line[:0], f.name, s.point, nil)
+	s.line = appendLabels(s.line[:0], s.point, nil)
 	ser := s.lookup(f, s.point)
 	ser.value, ser.seen = 1, seen
 }

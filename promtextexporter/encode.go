@@ -37,6 +37,7 @@ func (s *store) writeText(w io.Writer, chunk []byte, now time.Time) ([]byte, err
 					dst = append(dst, f.header...)
 					header = true
 				}
+				dst = append(dst, f.name...)
 				dst = append(dst, ser.line...)
 				dst = append(dst, ' ')
 				dst = appendValue(dst, ser.value)

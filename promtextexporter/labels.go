@@ -56,10 +56,9 @@ func sortDedup(ps []labelPair) []labelPair {
 	return out
 }
 
-// appendLine renders name{a="x",b="y"} from two sorted, deduplicated pair
-// lists, base winning over point on equal names.
-func appendLine(dst []byte, name string, point, base []labelPair) []byte {
-	dst = append(dst, name...)
+// appendLabels renders {a="x",b="y"} (nothing without labels) from two
+// sorted, deduplicated pair lists, base winning over point on equal names.
+func appendLabels(dst []byte, point, base []labelPair) []byte {
 	if len(point)+len(base) == 0 {
 		return dst
 	}

@@ -39,7 +39,8 @@ var kindProto = [...]dto.MetricType{
 }
 
 // A series is the latest point of one labelled series. line is its
-// exposition prefix, name{labels}, and its key in the family.
+// labels as the exposition writes them after the family's name, {a="x",...},
+// and its key in the family.
 type series struct {
 	line      string
 	value     float64
