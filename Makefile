@@ -70,6 +70,7 @@ otelcol: $(OTELCOL_DIR)/go.mod
 ## documentation.md and the generated tests).
 generate: $(MDATAGEN)
 	cd vppstatsreceiver && $(MDATAGEN) metadata.yaml
+	cd promtextexporter && $(MDATAGEN) metadata.yaml
 	$(GO) build ./vppstatsreceiver/...
 
 ## Demo: simulated VPP on a socket, otelcol-vpp with config/demo.yaml.

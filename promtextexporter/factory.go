@@ -9,20 +9,21 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/vppstats/vppstats/promtextexporter/internal/metadata"
 )
 
-// typeStr is the component type: Prometheus text exposition, as opposed to
-// the contrib "prometheus" exporter built on client_golang's registry.
-const typeStr = "prometheus_text"
-
-var componentType = component.MustNewType(typeStr)
+// The component type, prometheus_text (metadata.yaml): Prometheus text
+// exposition, as opposed to the contrib "prometheus" exporter built on
+// client_golang's registry.
+var componentType = metadata.Type
 
 // NewFactory returns the prometheus_text exporter factory.
 func NewFactory() exporter.Factory {
 	return exporter.NewFactory(
 		componentType,
 		createDefaultConfig,
-		exporter.WithMetrics(createMetrics, component.StabilityLevelAlpha),
+		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
 	)
 }
 
