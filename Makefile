@@ -72,6 +72,7 @@ otelcol: $(OTELCOL_DIR)/go.mod
 ## documentation.md and the generated tests).
 generate: $(MDATAGEN)
 	cd vppstatsreceiver && $(MDATAGEN) metadata.yaml
+	cd promtextexporter && $(MDATAGEN) metadata.yaml
 	$(GO) build ./vppstatsreceiver/...
 
 ## VPP binary-API bindings (internal/vppapi/binapi) with govpp's
@@ -141,6 +142,7 @@ bench:
 	$(GO) test -run='^$$' -bench='^BenchmarkGovppDump$$/^sim-[1-9]0000x' -benchtime=1x $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
 	$(GO) test -run='^$$' -bench='^Benchmark(Scrape|PdataPoint)$$' $(BENCHFLAGS) ./vppstatsreceiver/ | tee -a $$out; \
 	$(GO) test -run='^TestScrapeHeapFlat$$' -count=1 -v -timeout=30m ./vppstatsreceiver/ | tee -a $$out; \
+	$(GO) test -run='^$$' -bench='^Benchmark(Consume|MetricsRequest|RetainedHeap)$$' -benchtime=5x $(BENCHFLAGS) ./promtextexporter/ | tee -a $$out; \
 	$(GO) run ./internal/benchtable < $$out | tee $(BUILD)/bench.md
 
 clean:

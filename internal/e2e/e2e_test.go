@@ -77,7 +77,7 @@ func TestReplay(t *testing.T) {
 	dir := shortTempDir(t)
 	sock := filepath.Join(dir, "stats.sock")
 	out := filepath.Join(dir, "metrics.json")
-	promPort := freePort(t)
+	promPort, textPort := freePort(t), freePort(t)
 	sink, sinkAddr := startSink(t)
 
 	serveReplay(t, vppstat, sock, seg)
@@ -94,6 +94,8 @@ exporters:
     flush_interval: 100ms
   prometheus:
     endpoint: 127.0.0.1:%d
+  prometheus_text:
+    endpoint: 127.0.0.1:%d
   otlp_grpc:
     endpoint: %s
     tls:
@@ -102,8 +104,8 @@ service:
   pipelines:
     metrics:
       receivers: [vppstats]
-      exporters: [file, prometheus, otlp_grpc]
-`+serviceTelemetry, sock, out, promPort, sinkAddr))
+      exporters: [file, prometheus, prometheus_text, otlp_grpc]
+`+serviceTelemetry, sock, out, promPort, textPort, sinkAddr))
 	col := start(t, "otelcol-vpp", nil, otelcol, "--config", cfg)
 
 	// Wait for two scrapes in the file.
@@ -130,6 +132,12 @@ service:
 
 	t.Run("prometheus", func(t *testing.T) {
 		checkPrometheus(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort), dump)
+	})
+
+	t.Run("prometheus_text", func(t *testing.T) {
+		ours := checkPrometheus(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", textPort), dump)
+		theirs := checkPrometheus(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort), dump)
+		sameExposition(t, theirs, ours)
 	})
 
 	t.Run("otlp", func(t *testing.T) {
@@ -284,9 +292,8 @@ var promType = regexp.MustCompile(`(?m)^# TYPE (\S+) (\S+)$`)
 
 // checkPrometheus reads the Prometheus exporter's page while the collector
 // runs.
-func checkPrometheus(t *testing.T, url string, dump *testutil.Dump) {
+func checkPrometheus(t *testing.T, url string, dump *testutil.Dump) (page string) {
 	t.Helper()
-	var page string
 	waitFor(t, 30*time.Second, "vpp_ families on "+url, func() (bool, string) {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -349,6 +356,7 @@ func checkPrometheus(t *testing.T, url string, dump *testutil.Dump) {
 	if !found {
 		t.Errorf("no vpp_interface_packets_total sample for loop0/receive on %s", url)
 	}
+	return page
 }
 
 // TestSegmentRestart replaces the served segment (as a VPP restart does): the
