@@ -40,6 +40,7 @@ func main() {
 		configDir = flag.String("config-dir", "config", "directory of the shipped collector configurations")
 		vppDir    = flag.String("vpp-dir", defaultVPPDir(), "VPP runtime (its bin/vpp_prometheus_export and run-vpp.sh); default $VPPSTATS_VPP_DIR or ../shared/vpp/v26.06")
 		scrapes   = flag.Int("scrapes", 10, "scrapes measured per job, after a warm-up")
+		window    = flag.Duration("window", 40*time.Second, "a job that has not done -scrapes scrapes after this long stops at 3")
 		realIvl   = flag.Duration("interval-real", time.Second, "collection interval on the real capture")
 		simIvl    = flag.Duration("interval-sim", 3*time.Second, "collection interval on the 10k x 4 simulation")
 		only      = flag.String("jobs", "", "run only the jobs whose name matches this regular expression (the C exporter and receiver-alone jobs always run: the others are measured against them)")
@@ -48,7 +49,7 @@ func main() {
 		out       = flag.String("o", "", "also write the table to this file")
 	)
 	flag.Parse()
-	if err := run(*otelcol, *vppstat, *configDir, *vppDir, *scrapes, *realIvl, *simIvl, *only, *inputsRE, *variants, *out); err != nil {
+	if err := run(*otelcol, *vppstat, *configDir, *vppDir, *scrapes, *window, *realIvl, *simIvl, *only, *inputsRE, *variants, *out); err != nil {
 		logf("%v", err)
 		os.Exit(1)
 	}
@@ -63,9 +64,9 @@ func defaultVPPDir() string {
 	return filepath.Join("..", "shared", "vpp", "v26.06")
 }
 
-func run(otelcol, vppstat, configDir, vppDir string, scrapes int, realIvl, simIvl time.Duration, only, inputsRE string, variants bool, out string) error {
-	if scrapes < 2 {
-		return errors.New("-scrapes must be at least 2")
+func run(otelcol, vppstat, configDir, vppDir string, scrapes int, window, realIvl, simIvl time.Duration, only, inputsRE string, variants bool, out string) error {
+	if scrapes < minScrapes {
+		return fmt.Errorf("-scrapes must be at least %d", minScrapes)
 	}
 	jobRE, err := regexp.Compile(only)
 	if err != nil {
@@ -118,7 +119,7 @@ func run(otelcol, vppstat, configDir, vppDir string, scrapes int, realIvl, simIv
 		return err
 	}
 	defer sink.stop()
-	e := &env{otelcol: otelcol, cExporter: cexp, configDir: configDir, scrapes: scrapes, pointsPerScrape: map[string]int64{}, sink: sink}
+	e := &env{otelcol: otelcol, cExporter: cexp, configDir: configDir, scrapes: scrapes, window: window, pointsPerScrape: map[string]int64{}, sink: sink}
 
 	started := time.Now()
 	var results []result

@@ -42,6 +42,9 @@ type env struct {
 	pointsPerScrape               map[string]int64 // input -> points, from the debug job
 	sink                          *otlpSink
 	tmp                           string // for override files
+	// window bounds a job's measurement: past it, a job that could not
+	// keep up stops after minScrapes scrapes rather than e.scrapes.
+	window time.Duration
 }
 
 func (e *env) measure(in input, sock string, j job) result {
@@ -100,6 +103,9 @@ func (e *env) measure(in input, sock string, j job) result {
 	}
 	return r
 }
+
+// minScrapes is the fewest scrapes a measurement averages over.
+const minScrapes = 3
 
 var debugLine = regexp.MustCompile(`"data points": (\d+)`)
 
@@ -215,7 +221,10 @@ func (e *env) measureEvents(p *proc, interval, startup time.Duration, done func(
 		return err
 	}
 	want := from + int64(e.scrapes)
-	if err := waitUntil(p, time.Duration(e.scrapes+5)*interval*4, fmt.Sprintf("%d scrapes", e.scrapes), func() bool { return done() >= want }); err != nil {
+	if err := waitUntil(p, e.window+time.Duration(e.scrapes+5)*interval*4, fmt.Sprintf("%d scrapes", e.scrapes), func() bool {
+		n := done()
+		return n >= want || (n-from >= minScrapes && time.Since(u0.at) > e.window)
+	}); err != nil {
 		return err
 	}
 	u1, err := readUsage(p.cmd.Process.Pid)
@@ -258,7 +267,10 @@ func (e *env) measurePull(p *proc, url string, gz bool, interval, startup time.D
 	}
 	var lat []time.Duration
 	next := time.Now().Add(interval)
-	for range e.scrapes {
+	for i := range e.scrapes {
+		if i >= minScrapes && time.Since(u0.at) > e.window {
+			break
+		}
 		time.Sleep(time.Until(next))
 		next = next.Add(interval)
 		if err := get(); err != nil {
@@ -273,9 +285,9 @@ func (e *env) measurePull(p *proc, url string, gz bool, interval, startup time.D
 	if err != nil {
 		return err
 	}
-	r.scrapes = e.scrapes
-	r.cpu = (u1.cpu - u0.cpu) / time.Duration(e.scrapes)
-	r.keepUp = float64(e.scrapes) * float64(interval) / float64(u1.at.Sub(u0.at))
+	r.scrapes = len(lat)
+	r.cpu = (u1.cpu - u0.cpu) / time.Duration(len(lat))
+	r.keepUp = float64(len(lat)) * float64(interval) / float64(u1.at.Sub(u0.at))
 	r.rssPeak, r.rssEnd = u1.hwm, u1.rss
 	r.series, r.wireBytes, r.textBytes = last.series, last.wire, last.text
 	slices.Sort(lat)

@@ -20,13 +20,13 @@ const (
 func report(results []result, inputs []input, jobs []job, scrapes int, took time.Duration, goVersion string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## End to end: otelcol-vpp against vpp_prometheus_export (same run, same segments)\n\n")
-	fmt.Fprintf(&b, "%s, %s/%s, %d CPUs; %d scrapes per job after a warm-up; the run took %v.\n", goVersion, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), scrapes, took.Round(time.Second))
+	fmt.Fprintf(&b, "%s, %s/%s, %d CPUs; up to %d scrapes per job after a warm-up (column scrapes); the run took %v.\n", goVersion, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), scrapes, took.Round(time.Second))
 	for _, in := range inputs {
 		fmt.Fprintf(&b, "Input %s: %s, collection interval %v.\n", in.name, in.segment, in.interval)
 	}
 	b.WriteString("\nCPU is utime+stime of the job's process per scrape (per /metrics request for pull jobs, including the collector's scrape in that interval). Scrapes/interval below 1 means the job could not keep up with the interval.\n\n")
-	b.WriteString("| input | job | CPU per scrape | x C exporter | scrapes/interval | points or series | /metrics bytes (wire / text) | /metrics latency p50 / max | RSS peak / end |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| input | job | scrapes | CPU per scrape | x C exporter | scrapes/interval | points or series | /metrics bytes (wire / text) | /metrics latency p50 / max | RSS peak / end |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	cBase := map[string]result{}
 	for _, r := range results {
 		if r.err == nil && strings.HasPrefix(r.job, "vpp_prometheus_export") {
@@ -35,7 +35,7 @@ func report(results []result, inputs []input, jobs []job, scrapes int, took time
 	}
 	for _, r := range results {
 		if r.err != nil {
-			fmt.Fprintf(&b, "| %s | %s | failed: %s | | | | | | |\n", r.input, r.job, firstLine(r.err.Error()))
+			fmt.Fprintf(&b, "| %s | %s | failed: %s | | | | | | | |\n", r.input, r.job, firstLine(r.err.Error()))
 			continue
 		}
 		ratio := "-"
@@ -47,7 +47,7 @@ func report(results []result, inputs []input, jobs []job, scrapes int, took time
 			pageBytes = fmt.Sprintf("%s / %s", mb(r.wireBytes), mb(r.textBytes))
 			lat = fmt.Sprintf("%s / %s", ms(r.latP50), ms(r.latMax))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f | %s | %s | %s | %s / %s |\n", r.input, r.job, ms(r.cpu), ratio, r.keepUp,
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %.2f | %s | %s | %s | %s / %s |\n", r.input, r.job, r.scrapes, ms(r.cpu), ratio, r.keepUp,
 			group(r.series), pageBytes, lat, mb(r.rssPeak), mb(r.rssEnd))
 	}
 
