@@ -14,6 +14,8 @@ type job struct {
 	config string
 	// sets are extra --set overrides of that configuration.
 	sets []string
+	// env is extra environment of the process (e.g. GOMEMLIMIT).
+	env []string
 	// how the harness sees one scrape through:
 	// pull: it GETs /metrics once per interval (C exporter, Prometheus);
 	// debug: the debug exporter logs one line per scrape;
@@ -56,14 +58,21 @@ var jobs = []job{
 	{name: "config/otlp.yaml -> OTLP sink", config: otlpConfig, via: viaSink, target: 0.25},
 	{name: "config/prometheus.yaml, 1 /metrics per interval (gzip)", config: promConfig, via: viaPull, gzip: true, target: 0.5},
 
-	// Settings study of otlp.yaml (-variants): one change at a time.
+	// Settings study of otlp.yaml (-variants): one change at a time. A
+	// variant that fails (e.g. a message over the sink's 4 MiB) is a
+	// finding, not a failure of the run.
 	{name: "otlp.yaml, compression none", config: otlpConfig, sets: []string{"exporters::otlp_grpc::compression=none"}, via: viaSink, variant: true},
+	{name: "otlp.yaml, compression gzip", config: otlpConfig, sets: []string{"exporters::otlp_grpc::compression=gzip"}, via: viaSink, variant: true},
 	{name: "otlp.yaml, compression zstd", config: otlpConfig, sets: []string{"exporters::otlp_grpc::compression=zstd"}, via: viaSink, variant: true},
 	{name: "otlp.yaml, compression snappy", config: otlpConfig, sets: []string{"exporters::otlp_grpc::compression=snappy"}, via: viaSink, variant: true},
 	{name: "otlp.yaml without batch", config: otlpConfig, sets: []string{"service::pipelines::metrics::processors=[memory_limiter,resource_detection]"}, via: viaSink, variant: true},
+	{name: "otlp.yaml, exporter's sending_queue batch (max 8192) instead of batch", config: otlpConfig, sets: []string{
+		"service::pipelines::metrics::processors=[memory_limiter,resource_detection]",
+		"exporters::otlp_grpc::sending_queue::batch::max_size=8192",
+	}, via: viaSink, variant: true},
 	{name: "otlp.yaml without memory_limiter", config: otlpConfig, sets: []string{"service::pipelines::metrics::processors=[resource_detection,batch]"}, via: viaSink, variant: true},
 	{name: "otlp.yaml without resource_detection", config: otlpConfig, sets: []string{"service::pipelines::metrics::processors=[memory_limiter,batch]"}, via: viaSink, variant: true},
-	{name: "otlp.yaml, no processors, no compression", config: otlpConfig, sets: []string{"service::pipelines::metrics::processors=[]", "exporters::otlp_grpc::compression=none"}, via: viaSink, variant: true},
+	{name: "otlp.yaml with GOMEMLIMIT=100MiB", config: otlpConfig, env: []string{"GOMEMLIMIT=100MiB"}, via: viaSink, variant: true},
 	{name: "prometheus.yaml, 1 /metrics per interval (identity)", config: promConfig, via: viaPull, variant: true},
 }
 

@@ -22,14 +22,15 @@ import (
 // result is one job measured on one input.
 type result struct {
 	input, job string
+	variant    bool
 	scrapes    int
 	cpu        time.Duration // per scrape
 	keepUp     float64       // scrapes done per collection interval (1 = kept up)
 	rssPeak    int64
 	rssEnd     int64
 	series     int   // points per scrape, or series on the /metrics page
-	wireBytes  int64 // per /metrics response, as sent
-	textBytes  int64 // per /metrics response, decoded
+	wireBytes  int64 // per /metrics response or OTLP scrape, as sent
+	textBytes  int64 // per /metrics response or OTLP scrape, decoded
 	latP50     time.Duration
 	latMax     time.Duration
 	err        error
@@ -48,7 +49,7 @@ type env struct {
 }
 
 func (e *env) measure(in input, sock string, j job) result {
-	r := result{input: in.name, job: j.name}
+	r := result{input: in.name, job: j.name, variant: j.variant}
 	var (
 		p   *proc
 		err error
@@ -67,7 +68,7 @@ func (e *env) measure(in input, sock string, j job) result {
 		if err != nil {
 			break
 		}
-		p, err = startProc("otelcol-vpp", nil, func(line string) {
+		p, err = startProc("otelcol-vpp", j.env, func(line string) {
 			if m := debugLine.FindStringSubmatch(line); m != nil {
 				n, _ := strconv.ParseInt(m[1], 10, 64)
 				debugPoints.Store(n)
@@ -86,7 +87,7 @@ func (e *env) measure(in input, sock string, j job) result {
 	case viaPull:
 		r.err = e.measurePull(p, url, j.gzip, in.interval, startup, &r)
 	case viaDebug:
-		r.err = e.measureEvents(p, in.interval, startup, debugScrapes.Load, &r)
+		r.err = e.measureEvents(p, in.interval, startup, debugScrapes.Load, &r, nil)
 		r.series = int(debugPoints.Load())
 		if r.err == nil {
 			e.pointsPerScrape[in.name] = debugPoints.Load()
@@ -99,7 +100,14 @@ func (e *env) measure(in input, sock string, j job) result {
 		}
 		base := e.sink.points.Load()
 		r.series = int(per)
-		r.err = e.measureEvents(p, in.interval, startup, func() int64 { return (e.sink.points.Load() - base) / per }, &r)
+		var wire0, raw0 int64
+		r.err = e.measureEvents(p, in.interval, startup, func() int64 { return (e.sink.points.Load() - base) / per }, &r, func() {
+			wire0, raw0 = e.sink.wire.Load(), e.sink.raw.Load()
+		})
+		if r.err == nil {
+			r.wireBytes = (e.sink.wire.Load() - wire0) / int64(r.scrapes)
+			r.textBytes = (e.sink.raw.Load() - raw0) / int64(r.scrapes)
+		}
 	}
 	return r
 }
@@ -136,6 +144,8 @@ func (e *env) collectorArgs(in input, sock string, j job) ([]string, string, err
 	sets := []string{
 		"receivers::vppstats::socket_path=" + sock,
 		"receivers::vppstats::collection_interval=" + in.interval.String(),
+		// A replayed segment is frozen: its heartbeat never moves.
+		"receivers::vppstats::stale_after=0",
 		"service::telemetry::metrics::level=none",
 	}
 	url := ""
@@ -211,7 +221,8 @@ func overrideFile(dir string, sets []string) (string, error) {
 // measureEvents waits for the second scrape (the first resolves the
 // directory and warms caches), then takes the process's CPU between that
 // scrape and e.scrapes scrapes later.
-func (e *env) measureEvents(p *proc, interval, startup time.Duration, done func() int64, r *result) error {
+// atStart, if set, is called when the measurement starts.
+func (e *env) measureEvents(p *proc, interval, startup time.Duration, done func() int64, r *result, atStart func()) error {
 	if err := waitUntil(p, startup, "second scrape", func() bool { return done() >= 2 }); err != nil {
 		return err
 	}
@@ -219,6 +230,9 @@ func (e *env) measureEvents(p *proc, interval, startup time.Duration, done func(
 	u0, err := readUsage(p.cmd.Process.Pid)
 	if err != nil {
 		return err
+	}
+	if atStart != nil {
+		atStart()
 	}
 	want := from + int64(e.scrapes)
 	if err := waitUntil(p, e.window+time.Duration(e.scrapes+5)*interval*4, fmt.Sprintf("%d scrapes", e.scrapes), func() bool {

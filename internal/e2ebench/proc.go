@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,12 @@ type proc struct {
 
 	mu   sync.Mutex
 	tail []string
+	// problems are the first warning and error lines of a collector's log
+	// (its stack traces would push them out of tail).
+	problems []string
+	// dropped: the collector logged that it dropped data for good, so
+	// waiting for more scrapes is pointless.
+	dropped bool
 }
 
 const tailLines = 40
@@ -46,6 +53,10 @@ func startProc(name string, env []string, onLine func(string), bin string, args 
 		for sc.Scan() {
 			line := sc.Text()
 			p.mu.Lock()
+			if len(p.problems) < 5 && (strings.Contains(line, "\terror\t") || strings.Contains(line, "\twarn\t")) {
+				p.problems = append(p.problems, line)
+			}
+			p.dropped = p.dropped || strings.Contains(line, "Dropping data")
 			p.tail = append(p.tail, line)
 			if len(p.tail) > tailLines {
 				p.tail = p.tail[len(p.tail)-tailLines:]
@@ -65,11 +76,23 @@ func startProc(name string, env []string, onLine func(string), bin string, args 
 	return p, nil
 }
 
-// output returns the last lines the process printed.
+// output returns the first warnings and errors and the last lines the
+// process printed.
 func (p *proc) output() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return strings.Join(p.tail, "\n")
+	var b strings.Builder
+	if len(p.problems) > 0 {
+		b.WriteString("first warnings/errors:\n" + strings.Join(p.problems, "\n") + "\nlast lines:\n")
+	}
+	b.WriteString(strings.Join(p.tail, "\n"))
+	return b.String()
+}
+
+func (p *proc) droppedData() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
 }
 
 func (p *proc) exited() bool {
@@ -95,14 +118,26 @@ func (p *proc) stop() {
 	}
 }
 
-// failure describes why the process is no longer usable, with its output.
+// failure describes why the process is no longer usable: on its first
+// line the first error it logged, then its output.
 func (p *proc) failure(what string) error {
 	state := "still running"
 	if p.exited() {
 		state = fmt.Sprintf("exited (%v)", p.err)
 	}
-	return fmt.Errorf("%s: %s %s; its last output:\n%s", what, p.name, state, p.output())
+	first := ""
+	p.mu.Lock()
+	for _, l := range p.problems {
+		if m := logError.FindStringSubmatch(l); m != nil {
+			first = "; first error: " + m[1]
+			break
+		}
+	}
+	p.mu.Unlock()
+	return fmt.Errorf("%s: %s %s%s; its output:\n%s", what, p.name, state, first, p.output())
 }
+
+var logError = regexp.MustCompile(`"error": "((?:[^"\\]|\\.)*)"`)
 
 // usage is what /proc says about a process at one moment.
 type usage struct {
@@ -161,7 +196,7 @@ func readUsage(pid int) (usage, error) {
 func waitUntil(p *proc, timeout time.Duration, what string, cond func() bool) error {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
-		if p != nil && p.exited() {
+		if p != nil && (p.exited() || p.droppedData()) {
 			return p.failure("waiting for " + what)
 		}
 		if time.Now().After(deadline) {

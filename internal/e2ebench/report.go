@@ -25,7 +25,7 @@ func report(results []result, inputs []input, jobs []job, scrapes int, took time
 		fmt.Fprintf(&b, "Input %s: %s, collection interval %v.\n", in.name, in.segment, in.interval)
 	}
 	b.WriteString("\nCPU is utime+stime of the job's process per scrape (per /metrics request for pull jobs, including the collector's scrape in that interval). Scrapes/interval below 1 means the job could not keep up with the interval.\n\n")
-	b.WriteString("| input | job | scrapes | CPU per scrape | x C exporter | scrapes/interval | points or series | /metrics bytes (wire / text) | /metrics latency p50 / max | RSS peak / end |\n")
+	b.WriteString("| input | job | scrapes | CPU per scrape | x C exporter | scrapes/interval | points or series | bytes per scrape (wire / decoded) | /metrics latency p50 / max | RSS peak / end |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	cBase := map[string]result{}
 	for _, r := range results {
@@ -45,6 +45,8 @@ func report(results []result, inputs []input, jobs []job, scrapes int, took time
 		pageBytes, lat := "-", "-"
 		if r.textBytes > 0 {
 			pageBytes = fmt.Sprintf("%s / %s", mb(r.wireBytes), mb(r.textBytes))
+		}
+		if r.latMax > 0 {
 			lat = fmt.Sprintf("%s / %s", ms(r.latP50), ms(r.latMax))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %.2f | %s | %s | %s | %s / %s |\n", r.input, r.job, r.scrapes, ms(r.cpu), ratio, r.keepUp,
@@ -93,6 +95,9 @@ func ms(d time.Duration) string {
 }
 
 func mb(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
+	}
 	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
 }
 
