@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // capture is a real VPP v26.06 segment with traffic on loop0 (index 1),
@@ -54,13 +56,14 @@ func TestPrometheusScrapesOtelcolVPP(t *testing.T) {
 	}, serve)
 
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	shipped := repoPath(t, "config", "prometheus.yaml")
 	overrides := filepath.Join(dir, "overrides.yaml")
 	writeFile(t, overrides, fmt.Sprintf(`receivers:
   vppstats:
     socket_path: %s
     collection_interval: 1s
 exporters:
-  prometheus:
+  %s:
     endpoint: %s
 extensions:
   health_check:
@@ -69,8 +72,8 @@ service:
   telemetry:
     metrics:
       level: none
-`, sock, metricsAddr, freePort(t)))
-	collector := start(t, "otelcol-vpp", otelcol, "--config", repoPath(t, "config", "prometheus.yaml"), "--config", overrides)
+`, sock, scrapeExporter(t, shipped), metricsAddr, freePort(t)))
+	collector := start(t, "otelcol-vpp", otelcol, "--config", shipped, "--config", overrides)
 
 	promAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	promConfig := filepath.Join(dir, "prometheus.yml")
@@ -110,6 +113,38 @@ scrape_configs:
 			t.Errorf("Prometheus: %s = %s, VPP's dump of the segment has %d", c.query, got, c.want)
 		}
 	}
+}
+
+// scrapeExporter returns the id of the one exporter of the configuration's
+// metrics pipeline that has an endpoint: the scrape endpoint, whatever
+// exporter serves it.
+func scrapeExporter(t *testing.T, config string) string {
+	t.Helper()
+	raw, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Exporters map[string]map[string]any `yaml:"exporters"`
+		Service   struct {
+			Pipelines map[string]struct {
+				Exporters []string `yaml:"exporters"`
+			} `yaml:"pipelines"`
+		} `yaml:"service"`
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatalf("%s: %v", config, err)
+	}
+	var ids []string
+	for _, id := range cfg.Service.Pipelines["metrics"].Exporters {
+		if _, ok := cfg.Exporters[id]["endpoint"]; ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%s: want one exporter with an endpoint in the metrics pipeline, have %v", config, ids)
+	}
+	return ids[0]
 }
 
 // query runs an instant query and returns the values of its vector result.
