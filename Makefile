@@ -126,14 +126,16 @@ bench-go:
 	$(GO) test -run='^TestScrapeHeapFlat$$' -count=1 -v -timeout=30m ./vppstatsreceiver/ | tee -a $$out; \
 	$(GO) run ./internal/benchtable < $$out | tee $(BUILD)/bench-go.md
 
-# End to end (internal/e2ebench, ~4 minutes): VPP's own
+# End to end (internal/e2ebench, ~4.5 minutes; the first time also the 10k x
+# 4 simulation, if no other benchmark cached it): VPP's own
 # vpp_prometheus_export against otelcol-vpp (receiver alone, the shipped
 # config/otlp.yaml into a discarding OTLP sink, the shipped
 # config/prometheus.yaml pulled once per interval), CPU per scrape and RSS of
 # each process, on a 2,001-interface capture of the bundled VPP (made through
 # vppctl the first time, ~10 s, then cached in ~/.cache/vppstats-bench) and
 # the simulated 10,000 x 4 segment. E2EBENCHFLAGS=-variants adds the settings
-# study of config/otlp.yaml (compression, processors; ~3 more minutes).
+# study of config/otlp.yaml (compression, batching, processors, GOMEMLIMIT;
+# ~8 more minutes).
 E2EBENCHFLAGS ?=
 bench-e2e: vppstat otelcol
 	@mkdir -p $(BUILD)
