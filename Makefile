@@ -10,7 +10,9 @@
 #   make vppstatsfs build/bin/vppstatsfs
 #   make generate  regenerate the receiver's mdatagen code
 #   make binapi    regenerate internal/vppapi/binapi from VPP v26.06's API files
-#   make bench     benchmarks
+#   make prometheus-e2e  a real Prometheus server scraping otelcol-vpp
+#   make bench     benchmarks (make bench-go: Go benchmarks; make bench-e2e:
+#                  end to end against VPP's own exporter)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -35,7 +37,7 @@ TESTFLAGS ?=
 # binaries and run in their own step).
 UNIT_PKGS = $$($(GO) list ./... | grep -v /internal/e2e)
 
-.PHONY: all demo test vet fmt-check unit fuzz e2e live otelcol vppstat vppstatsfs generate binapi bench tools clean
+.PHONY: all demo test vet fmt-check unit fuzz e2e live otelcol vppstat vppstatsfs generate binapi bench bench-go bench-e2e prometheus-e2e tools clean
 
 all: vppstat vppstatsfs otelcol
 
@@ -130,20 +132,56 @@ live: vppstat otelcol
 # capture and simulated VPPs up to 50,000 interfaces x 8 threads
 # (VPPSTATS_BENCH_LARGE=1; their segments take minutes to simulate the first
 # time and are cached in ~/.cache/vppstats-bench), then one table of all of
-# them (internal/benchtable). govpp's DumpStats takes seconds per call from
-# 10,000 interfaces on, so those run once (-benchtime=1x). Raw output in
-# build/bench.txt, the table in build/bench.md.
+# them (internal/benchtable), with govpp's DumpStats and PrepareDir/UpdateDir
+# paths on the same segments (its version from go.mod next to each figure).
+# govpp takes seconds per call from 10,000 interfaces on, so those run once
+# (-benchtime=1x). Then bench-e2e. Raw output in build/bench.txt, the tables
+# in build/bench.md.
 BENCHFLAGS ?= -benchmem -timeout=90m
-bench:
+bench: bench-go bench-e2e
+	cat $(BUILD)/bench-go.md $(BUILD)/bench-e2e.md > $(BUILD)/bench.md
+	@echo "tables in $(BUILD)/bench.md"
+
+bench-go:
 	@mkdir -p $(BUILD); out=$(BUILD)/bench.txt; : > $$out; \
 	export VPPSTATS_BENCH_LARGE=1; \
+	echo "govpp: $$($(GO) list -m go.fd.io/govpp)" | tee -a $$out; \
 	$(GO) test -run='^$$' -bench='^Benchmark(CopyFloor|Read)$$' $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
-	$(GO) test -run='^$$' -bench='^BenchmarkGovppDump$$/^(v26|sim-1000x)' $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
-	$(GO) test -run='^$$' -bench='^BenchmarkGovppDump$$/^sim-[1-9]0000x' -benchtime=1x $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
+	$(GO) test -run='^$$' -bench='^BenchmarkGovpp(Dump|UpdateDir)$$/^(v26|sim-1000x)' $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
+	$(GO) test -run='^$$' -bench='^BenchmarkGovpp(Dump|UpdateDir)$$/^sim-[1-9]0000x' -benchtime=1x $(BENCHFLAGS) ./internal/statseg/ | tee -a $$out; \
 	$(GO) test -run='^$$' -bench='^Benchmark(Scrape|PdataPoint)$$' $(BENCHFLAGS) ./vppstatsreceiver/ | tee -a $$out; \
 	$(GO) test -run='^TestScrapeHeapFlat$$' -count=1 -v -timeout=30m ./vppstatsreceiver/ | tee -a $$out; \
 	$(GO) test -run='^$$' -bench='^Benchmark(Consume|MetricsRequest|RetainedHeap)$$' -benchtime=5x $(BENCHFLAGS) ./promtextexporter/ | tee -a $$out; \
-	$(GO) run ./internal/benchtable < $$out | tee $(BUILD)/bench.md
+	$(GO) run ./internal/benchtable < $$out | tee $(BUILD)/bench-go.md
+
+# End to end (internal/e2ebench, ~4.5 minutes; the first time also the 10k x
+# 4 simulation, if no other benchmark cached it): VPP's own
+# vpp_prometheus_export against otelcol-vpp (receiver alone, the shipped
+# config/otlp.yaml into a discarding OTLP sink, the shipped
+# config/prometheus.yaml pulled once per interval), CPU per scrape and RSS of
+# each process, on a 2,001-interface capture of the bundled VPP (made through
+# vppctl the first time, ~10 s, then cached in ~/.cache/vppstats-bench) and
+# the simulated 10,000 x 4 segment. E2EBENCHFLAGS=-variants adds the settings
+# study of config/otlp.yaml (compression, batching, processors, GOMEMLIMIT;
+# ~8 more minutes).
+E2EBENCHFLAGS ?=
+bench-e2e: vppstat otelcol
+	@mkdir -p $(BUILD)
+	$(GO) run ./internal/e2ebench -otelcol $(OTELCOL) -vppstat $(VPPSTAT) -o $(BUILD)/bench-e2e.md $(E2EBENCHFLAGS)
+
+# A real Prometheus server as the client of otelcol-vpp (config/prometheus.yaml
+# against a replayed capture; internal/e2e/prometheus). The server is built
+# from the github.com/prometheus/prometheus module (Prometheus 3.x releases
+# are its v0.3xx versions) with its own go.mod, into a directory named after
+# the version (so changing PROMETHEUS_VERSION rebuilds it): ~10 minutes
+# of compiling the first time on 2 cores, so this is not part of `make test`.
+PROMETHEUS_VERSION ?= v0.316.0
+PROMETHEUS := $(BUILD)/prometheus-$(PROMETHEUS_VERSION)/prometheus
+$(PROMETHEUS):
+	GOBIN=$(dir $(PROMETHEUS)) $(GO) install github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION)
+
+prometheus-e2e: vppstat otelcol $(PROMETHEUS)
+	PROMETHEUS_BIN=$(PROMETHEUS) VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) $(GO) test -count=1 -timeout 10m -v ./internal/e2e/prometheus/
 
 clean:
 	rm -rf $(BUILD) bin
