@@ -56,6 +56,9 @@ var jobs = []job{
 	{name: "vpp_prometheus_export (VPP's C exporter)", cExporter: true, via: viaPull, gzip: true},
 	{name: "receiver alone -> debug", config: otlpConfig, sets: receiverAlone, via: viaDebug, target: 0.1},
 	{name: "config/otlp.yaml -> OTLP sink", config: otlpConfig, via: viaSink, target: 0.25},
+	// What the README recommends into a Collector gateway: the shipped file
+	// with OTLP_COMPRESSION=snappy.
+	{name: "config/otlp.yaml, OTLP_COMPRESSION=snappy -> OTLP sink", config: otlpConfig, env: []string{"OTLP_COMPRESSION=snappy"}, via: viaSink, target: 0.25},
 	{name: "config/prometheus.yaml, 1 /metrics per interval (gzip)", config: promConfig, via: viaPull, gzip: true, target: 0.5},
 
 	// Settings study of otlp.yaml (-variants): one change at a time. A
