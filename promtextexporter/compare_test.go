@@ -202,17 +202,17 @@ func TestUpdatesAndExpiry(t *testing.T) {
 
 	s.consume(vppShaped(2, 100), t0)
 	first := text(t0)
-	require.Equal(t, "0", first["vpp_interface_packets_total"].Series[`{network_io_direction="receive",otel_scope_name="github.com/vppstats/vppstats/vppstatsreceiver",otel_scope_schema_url="",otel_scope_version="0.1.0-dev",vpp_interface_index="0",vpp_interface_name="GigabitEthernet0/0/0.0"}`])
+	require.Equal(t, "0", first["vpp_interface_packets_total"].Series[`{network_interface_name="GigabitEthernet0/0/0.0",network_io_direction="receive",otel_scope_name="github.com/vppstats/vppstats/vppstatsreceiver",otel_scope_schema_url="",otel_scope_version="0.1.0-dev",vpp_interface_index="0"}`])
 
 	later := vppShaped(2, 200)
 	dp := later.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0)
 	dp.SetIntValue(777)
 	s.consume(later, t0.Add(time.Second))
-	require.Equal(t, "777", text(t0.Add(time.Second))["vpp_interface_packets_total"].Series[`{network_io_direction="receive",otel_scope_name="github.com/vppstats/vppstats/vppstatsreceiver",otel_scope_schema_url="",otel_scope_version="0.1.0-dev",vpp_interface_index="0",vpp_interface_name="GigabitEthernet0/0/0.0"}`])
+	require.Equal(t, "777", text(t0.Add(time.Second))["vpp_interface_packets_total"].Series[`{network_interface_name="GigabitEthernet0/0/0.0",network_io_direction="receive",otel_scope_name="github.com/vppstats/vppstats/vppstatsreceiver",otel_scope_schema_url="",otel_scope_version="0.1.0-dev",vpp_interface_index="0"}`])
 
 	older := vppShaped(2, 150)
 	s.consume(older, t0.Add(2*time.Second))
-	require.Equal(t, "777", text(t0.Add(2 * time.Second))["vpp_interface_packets_total"].Series[`{network_io_direction="receive",otel_scope_name="github.com/vppstats/vppstats/vppstatsreceiver",otel_scope_schema_url="",otel_scope_version="0.1.0-dev",vpp_interface_index="0",vpp_interface_name="GigabitEthernet0/0/0.0"}`], "an older point replaced a newer one")
+	require.Equal(t, "777", text(t0.Add(2 * time.Second))["vpp_interface_packets_total"].Series[`{network_interface_name="GigabitEthernet0/0/0.0",network_io_direction="receive",otel_scope_name="github.com/vppstats/vppstats/vppstatsreceiver",otel_scope_schema_url="",otel_scope_version="0.1.0-dev",vpp_interface_index="0"}`], "an older point replaced a newer one")
 
 	gone := vppShaped(2, 300)
 	dp = gone.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0)

@@ -46,7 +46,7 @@ func vppShaped(ifs int, ts pcommon.Timestamp) pmetric.Metrics {
 		return dp.Attributes()
 	}
 	iface := func(a pcommon.Map, i int) {
-		a.PutStr("vpp.interface.name", fmt.Sprintf("GigabitEthernet0/%d/%d.%d", i/256, i%256/16, i))
+		a.PutStr("network.interface.name", fmt.Sprintf("GigabitEthernet0/%d/%d.%d", i/256, i%256/16, i))
 		a.PutInt("vpp.interface.index", int64(i))
 	}
 	directions := []string{"receive", "transmit"}

@@ -92,8 +92,8 @@ scrape_configs:
 		query string
 		want  uint64
 	}{
-		{`vpp_interface_packets_total{vpp_interface_name="loop0",network_io_direction="receive"}`, wantPackets},
-		{`vpp_interface_io_bytes_total{vpp_interface_name="loop0",network_io_direction="receive"}`, wantBytes},
+		{`vpp_interface_packets_total{network_interface_name="loop0",network_io_direction="receive"}`, wantPackets},
+		{`vpp_interface_io_bytes_total{network_interface_name="loop0",network_io_direction="receive"}`, wantBytes},
 	} {
 		var got string
 		waitFor(t, 60*time.Second, "Prometheus to have "+c.query, func() (bool, string) {
