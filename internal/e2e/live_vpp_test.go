@@ -240,7 +240,7 @@ service:
 			if name == "otlp.yaml" {
 				override += "processors:\n  batch:\n    timeout: 100ms\n"
 			} else {
-				override += fmt.Sprintf("exporters:\n  prometheus:\n    endpoint: 127.0.0.1:%d\n", freePort(t))
+				override += fmt.Sprintf("exporters:\n  prometheus_text:\n    endpoint: 127.0.0.1:%d\n", freePort(t))
 			}
 			args := []string{"--config", repoPath(t, "config", name), "--config", writeConfig(t, shortTempDir(t), "override.yaml", override)}
 			col := start(t, "otelcol-vpp", []string{"OTLP_ENDPOINT=" + sinkAddr, "VPP_INSTANCE=e2e"}, otelcol, args...)
