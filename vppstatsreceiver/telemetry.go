@@ -14,9 +14,10 @@ import (
 //
 // Called from scraper.go: epochChanged, unreadable, scraped.
 // For connection.go: reconnected (a connection made after the first),
-// disconnected (time without a usable connection), stale (time the
-// heartbeat stood still while connected), lockRetried (a read retried on
-// ErrBusy).
+// disconnected (time without a usable connection), stale (time VPP left
+// the probe unanswered while connected), lockRetried (a read retried on
+// ErrBusy). These four have no caller yet: the probe-based liveness
+// (connection.go) landed without them.
 type telemetry struct {
 	tb *metadata.TelemetryBuilder
 }

@@ -84,7 +84,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.VppstatsReconnects, err = builder.meter.Int64Counter(
 		"otelcol_vppstats_reconnects",
-		metric.WithDescription("Connections to VPP's stats socket made after the first one (VPP restarted, the segment went stale, a read failed). [Development]"),
+		metric.WithDescription("Connections to VPP's stats socket made after the first one (VPP restarted or came back, a read failed). [Development]"),
 		metric.WithUnit("{connection}"),
 	)
 	errs = errors.Join(errs, err)
@@ -97,7 +97,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.VppstatsStaleTime, err = builder.meter.Float64Counter(
 		"otelcol_vppstats_stale_time",
-		metric.WithDescription("Time during which VPP's /sys/heartbeat did not move while the receiver was connected. [Development]"),
+		metric.WithDescription("Time during which VPP did not answer the receiver's probe of its stats socket (main thread stopped or busy) while the receiver was connected. [Development]"),
 		metric.WithUnit("s"),
 	)
 	errs = errors.Join(errs, err)

@@ -72,7 +72,7 @@ func AssertEqualVppstatsLockRetries(t *testing.T, tt *componenttest.Telemetry, d
 func AssertEqualVppstatsReconnects(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_vppstats_reconnects",
-		Description: "Connections to VPP's stats socket made after the first one (VPP restarted, the segment went stale, a read failed). [Development]",
+		Description: "Connections to VPP's stats socket made after the first one (VPP restarted or came back, a read failed). [Development]",
 		Unit:        "{connection}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -103,7 +103,7 @@ func AssertEqualVppstatsScrapeDuration(t *testing.T, tt *componenttest.Telemetry
 func AssertEqualVppstatsStaleTime(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[float64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_vppstats_stale_time",
-		Description: "Time during which VPP's /sys/heartbeat did not move while the receiver was connected. [Development]",
+		Description: "Time during which VPP did not answer the receiver's probe of its stats socket (main thread stopped or busy) while the receiver was connected. [Development]",
 		Unit:        "s",
 		Data: metricdata.Sum[float64]{
 			Temporality: metricdata.CumulativeTemporality,
