@@ -57,6 +57,23 @@ type link struct {
 	// last scrape of the VPP before it. /sys/boottime has a resolution of
 	// a second, and a VPP restarted by systemd is back within that.
 	startFloor pcommon.Timestamp
+	// accounted is the time up to which the receiver's telemetry counted
+	// time without a usable VPP (zero before the first scrape).
+	accounted time.Time
+}
+
+// down counts the time since the last scrape as time without a usable VPP:
+// disconnected (gone) or stale (not answering for stale_after).
+func (s *vppScraper) down(ctx context.Context, now time.Time, stale bool) {
+	l := &s.link
+	if !l.accounted.IsZero() {
+		if stale {
+			s.tel.stale(ctx, now.Sub(l.accounted))
+		} else {
+			s.tel.disconnected(ctx, now.Sub(l.accounted))
+		}
+	}
+	l.accounted = now
 }
 
 func (s *vppScraper) disconnect() {
@@ -81,10 +98,16 @@ func (s *vppScraper) connect(ctx context.Context, now time.Time) (bool, error) {
 			s.answered(now, false)
 			return true, nil
 		case statseg.NoAnswer:
-			return s.notAnswering(now, err), nil
+			if s.notAnswering(now, err) {
+				s.link.accounted = now
+				return true, nil
+			}
+			s.down(ctx, now, true)
+			return false, nil
 		case statseg.Gone:
 			s.disconnect()
 			s.gone(now, err)
+			s.down(ctx, now, false)
 			return false, nil
 		case statseg.Restarted:
 			s.disconnect() // and map the new VPP's segment below
@@ -93,6 +116,7 @@ func (s *vppScraper) connect(ctx context.Context, now time.Time) (bool, error) {
 			return false, s.fail(now, err)
 		}
 	} else if now.Before(s.link.retryAt) {
+		s.down(ctx, now, false)
 		return false, nil // the failure was reported with its next attempt
 	}
 
@@ -105,11 +129,16 @@ func (s *vppScraper) connect(ctx context.Context, now time.Time) (bool, error) {
 	case statseg.Alive:
 	case statseg.Gone, statseg.NoAnswer:
 		s.gone(now, err)
+		s.down(ctx, now, false)
 		return false, nil
 	default:
+		s.down(ctx, now, false)
 		return false, s.fail(now, err)
 	}
 	s.r = r
+	if s.link.everConnected {
+		s.tel.reconnected(ctx)
+	}
 	s.answered(now, true)
 	return true, nil
 }
@@ -148,7 +177,7 @@ func (s *vppScraper) answered(now time.Time, connected bool) {
 	case connected:
 		s.logger.Info("VPP restarted between two scrapes; all series restart", socket)
 	}
-	l.answered, l.away, l.stale = now, time.Time{}, false
+	l.answered, l.away, l.stale, l.accounted = now, time.Time{}, false, now
 	l.everConnected = l.everConnected || connected
 }
 
@@ -204,6 +233,7 @@ func (s *vppScraper) read(ctx context.Context) error {
 		if err = s.r.Snapshot(&s.snap, s.want); err == nil || !errors.Is(err, statseg.ErrBusy) {
 			return err
 		}
+		s.tel.lockRetried(ctx)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())

@@ -49,8 +49,7 @@ type use uint8
 const (
 	useMetric     use = iota // its values feed the row's metrics
 	useBoot                  // /sys/boottime: start of every series, and vpp.uptime
-	useHeartbeat             // liveness (the catch-all still reports it)
-	useClear                 // time of the last `clear runtime` (idem)
+	useClear                 // time of the last `clear runtime` (the catch-all still reports it)
 	useNames                 // names the columns of the family (read from the directory)
 	useBufferPool            // /buffer-pools/<pool>/<state>
 	useHeap                  // /mem/<heap> vectors and their /mem/<heap>/<state> links
@@ -77,7 +76,7 @@ type meaning struct {
 
 // covers says whether the catch-all must leave the row's entries alone.
 func (m *meaning) covers() bool {
-	return m.use != useHeartbeat && m.use != useClear
+	return m.use != useClear
 }
 
 func one(id metadata.MetricID, fixed ...attr) []feed { return []feed{{id, fixed}} }
@@ -101,7 +100,6 @@ func proto(p metadata.AttributeVppProtocol) attr { return attr{"vpp.protocol", p
 
 const (
 	pathBoottime       = "/sys/boottime"
-	pathHeartbeat      = "/sys/heartbeat"
 	pathLastStatsClear = "/sys/last_stats_clear"
 	pathNodeErrors     = "/node/errors"
 )
@@ -109,7 +107,6 @@ const (
 var meanings = []meaning{
 	// The receiver's own inputs.
 	{path: pathBoottime, shape: shapeScalar, use: useBoot, fields: one(metadata.MetricVppUptime)},
-	{path: pathHeartbeat, shape: shapeScalar, use: useHeartbeat},
 	{path: pathLastStatsClear, shape: shapeScalar, use: useClear},
 
 	// System gauges.

@@ -82,7 +82,7 @@ type plan struct {
 	dir *statseg.Dir
 
 	// Entries the receiver reads for itself (-1: absent).
-	boottime, heartbeat, lastStatsClear int
+	boottime, lastStatsClear int
 
 	// threads is how many threads VPP runs (main + workers), from the rows
 	// of /if/rx; 0 when unknown. VPP gives node counter vectors one row
@@ -111,7 +111,7 @@ func (c *planConfig) want(e *statseg.Entry) bool {
 		return false
 	}
 	switch m.use {
-	case useBoot, useHeartbeat, useClear:
+	case useBoot, useClear:
 		return true
 	case useNames:
 		// Names come from the directory; an unreadable one is an error
@@ -173,7 +173,7 @@ var statFields = []feed{
 // buildPlan resolves directory d for configuration c. It reads no value:
 // shapes come from the directory (Entry.Columns, Entry.Threads).
 func buildPlan(d *statseg.Dir, c *planConfig) *plan {
-	p := &plan{dir: d, boottime: -1, heartbeat: -1, lastStatsClear: -1}
+	p := &plan{dir: d, boottime: -1, lastStatsClear: -1}
 	if e, ok := d.Lookup("/if/rx"); ok && e.Err == nil {
 		p.threads = e.Threads()
 	}
@@ -204,8 +204,6 @@ func buildPlan(d *statseg.Dir, c *planConfig) *plan {
 		switch m.use {
 		case useBoot:
 			p.boottime = i
-		case useHeartbeat:
-			p.heartbeat = i
 		case useClear:
 			p.lastStatsClear = i
 		case useBufferPool:

@@ -16,8 +16,7 @@ import (
 // For connection.go: reconnected (a connection made after the first),
 // disconnected (time without a usable connection), stale (time VPP left
 // the probe unanswered while connected), lockRetried (a read retried on
-// ErrBusy). These four have no caller yet: the probe-based liveness
-// (connection.go) landed without them.
+// ErrBusy).
 type telemetry struct {
 	tb *metadata.TelemetryBuilder
 }

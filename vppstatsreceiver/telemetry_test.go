@@ -10,6 +10,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/vppstats/vppstats/internal/segwriter"
+	"github.com/vppstats/vppstats/internal/vppsim"
+	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadata"
 	"github.com/vppstats/vppstats/vppstatsreceiver/internal/metadatatest"
 )
 
@@ -53,4 +56,29 @@ func TestSelfTelemetry(t *testing.T) {
 	require.True(t, ok)
 	require.Len(t, h.DataPoints, 1)
 	require.Equal(t, uint64(2), h.DataPoints[0].Count, "one duration per scrape")
+}
+
+// TestSelfTelemetryAcrossARestart: VPP goes away for three scrapes 10 s
+// apart and comes back: 30 s counted without a usable VPP, one reconnect.
+func TestSelfTelemetryAcrossARestart(t *testing.T) {
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	l := newLive(t, vppsim.Options{Interfaces: 2}, nil)
+	tb, err := metadata.NewTelemetryBuilder(metadatatest.NewSettings(tt).TelemetrySettings)
+	require.NoError(t, err)
+	l.s.tel.tb = tb
+
+	l.mustScrape(0)
+	require.NoError(t, l.srv.Close())
+	for range 3 {
+		l.mustScrapeNothing(10 * time.Second)
+	}
+	l.srv, err = segwriter.NewServer(l.sock, l.newSim(vppsim.Options{Interfaces: 2}).Writer().Fd())
+	require.NoError(t, err)
+	l.mustScrape(10 * time.Second)
+
+	metadatatest.AssertEqualVppstatsReconnects(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualVppstatsDisconnectedTime(t, tt, []metricdata.DataPoint[float64]{{Value: 30}}, metricdatatest.IgnoreTimestamp())
+	_, err = tt.GetMetric("otelcol_vppstats_stale_time")
+	require.Error(t, err, "VPP was gone, never silent")
 }

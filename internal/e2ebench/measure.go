@@ -144,10 +144,6 @@ func (e *env) collectorArgs(in input, sock string, j job) ([]string, string, err
 	sets := []string{
 		"receivers::vppstats::socket_path=" + sock,
 		"receivers::vppstats::collection_interval=" + in.interval.String(),
-		// A leftover of the heartbeat rule (a frozen replay went stale);
-		// the probe never finds `vppstat serve` stale, so this changes
-		// nothing now.
-		"receivers::vppstats::stale_after=0",
 		"service::telemetry::metrics::level=none",
 	}
 	url := ""
