@@ -113,7 +113,7 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 		dirPtr:  dirPtr,
 		sig:     make([]uint64, 2*n),
 	}
-	// The read bound (see readBound): vectors of a real segment never
+	// The read bound (see above): vectors of a real segment never
 	// overlap, so all of them together (thread-pointer vectors, rows, names)
 	// fit in the segment; and VPP links each cell at most once, so all
 	// symlinks together read no more cells than the segment holds. A hostile

@@ -18,10 +18,11 @@ var ErrBusy = errors.New("statseg: VPP kept updating the stats directory; read a
 // Reader reads a stats segment with VPP's optimistic locking protocol. It
 // never writes to the segment and never blocks VPP.
 //
-// Reads (Snapshot, Directory, Copy) and Close may be called from any
-// goroutine: they take turns, so Close waits for a read in progress to end
-// (a read is bounded by Attempts × BusyWait) before it unmaps the segment,
-// and every read after Close returns an error wrapping os.ErrClosed.
+// Reads (Snapshot, Directory, ReadEntry, Copy) and Close may be called from
+// any goroutine: they take turns, so Close waits for a read in progress to
+// end (a read is bounded by Attempts × BusyWait) before it unmaps the
+// segment, and every read after Close returns an error wrapping
+// os.ErrClosed.
 type Reader struct {
 	// mu serializes reads with each other and with Close: the mapping is
 	// only touched while mu is held and closed is false.
