@@ -64,7 +64,7 @@ func appendLabels(dst []byte, point, base []labelPair) []byte {
 	}
 	dst = append(dst, '{')
 	first := true
-	emit := func(p *labelPair) {
+	mergeLabels(point, base, func(p *labelPair) {
 		if !first {
 			dst = append(dst, ',')
 		}
@@ -73,21 +73,27 @@ func appendLabels(dst []byte, point, base []labelPair) []byte {
 		dst = append(dst, '=', '"')
 		dst = p.appendValue(dst)
 		dst = append(dst, '"')
-	}
+	})
+	return append(dst, '}')
+}
+
+// mergeLabels calls fn for each label of two sorted, deduplicated pair
+// lists in name order, base winning over point on equal names: the one
+// order both the text lines and the dto labels of a series follow.
+func mergeLabels(point, base []labelPair, fn func(*labelPair)) {
 	i, j := 0, 0
 	for i < len(point) || j < len(base) {
 		switch {
 		case j == len(base) || (i < len(point) && point[i].name < base[j].name):
-			emit(&point[i])
+			fn(&point[i])
 			i++
 		case i == len(point) || base[j].name < point[i].name:
-			emit(&base[j])
+			fn(&base[j])
 			j++
 		default: // equal names: base wins
-			emit(&base[j])
+			fn(&base[j])
 			i++
 			j++
 		}
 	}
-	return append(dst, '}')
 }

@@ -75,7 +75,7 @@ type labelName struct {
 	err  error
 }
 
-// store holds the latest point of every series; consume and appendText are
+// store holds the latest point of every series; consume and writeText are
 // its two halves, serialised by mu.
 type store struct {
 	mu     sync.Mutex
@@ -239,25 +239,10 @@ func (s *store) lookup(f *family, pointPairs []labelPair) *series {
 
 func dtoLabels(point, base []labelPair) []*dto.LabelPair {
 	var out []*dto.LabelPair
-	add := func(p *labelPair) {
+	mergeLabels(point, base, func(p *labelPair) {
 		name, value := p.name, p.value()
 		out = append(out, &dto.LabelPair{Name: &name, Value: &value})
-	}
-	i, j := 0, 0
-	for i < len(point) || j < len(base) {
-		switch {
-		case j == len(base) || (i < len(point) && point[i].name < base[j].name):
-			add(&point[i])
-			i++
-		case i == len(point) || base[j].name < point[i].name:
-			add(&base[j])
-			j++
-		default:
-			add(&base[j])
-			i++
-			j++
-		}
-	}
+	})
 	return out
 }
 
