@@ -80,9 +80,8 @@ func (s *store) buildBase(res pcommon.Map, sm pmetric.ScopeMetrics, job string, 
 	s.base = s.base[:0]
 	ok := true
 	add := func(key, value string) {
-		name, err := s.labelName(key)
-		if err != nil {
-			s.warnOnce("label:"+key, "dropping series: attribute has no Prometheus label name", zap.String("attribute", key), zap.Error(err))
+		name, named := s.seriesLabelName(key)
+		if !named {
 			ok = false
 			return
 		}
@@ -140,14 +139,24 @@ func (s *store) internBase() {
 
 const maxBases = 4096
 
+// seriesLabelName is the label name of attribute key; false, warned about
+// once, when it has none and the series that carry it are dropped.
+func (s *store) seriesLabelName(key string) (string, bool) {
+	name, err := s.labelName(key)
+	if err != nil {
+		s.warnOnce("label:"+key, "dropping series: attribute has no Prometheus label name", zap.String("attribute", key), zap.Error(err))
+		return "", false
+	}
+	return name, true
+}
+
 // pointLabels fills s.point with a point's attributes as labels, sorted;
 // false when a key cannot be translated.
 func (s *store) pointLabels(attrs pcommon.Map) bool {
 	s.point = s.point[:0]
 	for k, v := range attrs.All() {
-		name, err := s.labelName(k)
-		if err != nil {
-			s.warnOnce("label:"+k, "dropping series: attribute has no Prometheus label name", zap.String("attribute", k), zap.Error(err))
+		name, ok := s.seriesLabelName(k)
+		if !ok {
 			return false
 		}
 		s.point = append(s.point, labelPair{name: name, val: v, isVal: true})
@@ -268,26 +277,37 @@ func (s *store) familyOf(m pmetric.Metric, k kind) *family {
 	return s.family(name, m.Description(), k)
 }
 
+// pointSeries returns the series a point at ts sets; nil when the point
+// sets nothing: a label cannot be named, it carries no recorded value (its
+// series is removed), or it is older than the point kept.
+func (s *store) pointSeries(f *family, attrs pcommon.Map, flags pmetric.DataPointFlags, ts pcommon.Timestamp) *series {
+	ser := s.seriesFor(f, attrs)
+	if ser == nil {
+		return nil
+	}
+	if flags.NoRecordedValue() {
+		f.remove(ser)
+		return nil
+	}
+	if ser.seen != 0 && ts < ser.ts {
+		return nil
+	}
+	return ser
+}
+
 // putNumbers keeps the latest value of each gauge or sum point; a delta
 // monotonic sum continuing the stored point (start == stored time) adds to
 // it, as the contrib exporter's accumulator does.
 func (s *store) putNumbers(f *family, dps pmetric.NumberDataPointSlice, delta bool, seen int64) {
 	for i := range dps.Len() {
 		dp := dps.At(i)
-		ser := s.seriesFor(f, dp.Attributes())
+		ser := s.pointSeries(f, dp.Attributes(), dp.Flags(), dp.Timestamp())
 		if ser == nil {
-			continue
-		}
-		if dp.Flags().NoRecordedValue() {
-			f.remove(ser)
 			continue
 		}
 		v := dp.DoubleValue()
 		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 			v = float64(dp.IntValue())
-		}
-		if ser.seen != 0 && dp.Timestamp() < ser.ts {
-			continue // an older point than the one kept
 		}
 		start := dp.StartTimestamp()
 		if delta && ser.seen != 0 && start == ser.ts {
@@ -301,15 +321,8 @@ func (s *store) putNumbers(f *family, dps pmetric.NumberDataPointSlice, delta bo
 func (s *store) putHistograms(f *family, dps pmetric.HistogramDataPointSlice, seen int64) {
 	for i := range dps.Len() {
 		dp := dps.At(i)
-		ser := s.seriesFor(f, dp.Attributes())
+		ser := s.pointSeries(f, dp.Attributes(), dp.Flags(), dp.Timestamp())
 		if ser == nil {
-			continue
-		}
-		if dp.Flags().NoRecordedValue() {
-			f.remove(ser)
-			continue
-		}
-		if ser.seen != 0 && dp.Timestamp() < ser.ts {
 			continue
 		}
 		ser.msg.Histogram = histogramOf(dp)
@@ -349,15 +362,8 @@ func histogramOf(dp pmetric.HistogramDataPoint) *dto.Histogram {
 func (s *store) putSummaries(f *family, dps pmetric.SummaryDataPointSlice, seen int64) {
 	for i := range dps.Len() {
 		dp := dps.At(i)
-		ser := s.seriesFor(f, dp.Attributes())
+		ser := s.pointSeries(f, dp.Attributes(), dp.Flags(), dp.Timestamp())
 		if ser == nil {
-			continue
-		}
-		if dp.Flags().NoRecordedValue() {
-			f.remove(ser)
-			continue
-		}
-		if ser.seen != 0 && dp.Timestamp() < ser.ts {
 			continue
 		}
 		count, sum := dp.Count(), dp.Sum()
