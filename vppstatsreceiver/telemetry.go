@@ -13,7 +13,7 @@ import (
 // safe on a receiver whose telemetry could not be set up (tb nil).
 //
 // Called from scraper.go: epochChanged, unreadable, scraped.
-// For connection.go: reconnected (a connection made after the first),
+// Called from connection.go: reconnected (a connection made after the first),
 // disconnected (time without a usable connection), stale (time VPP left
 // the probe unanswered while connected), lockRetried (a read retried on
 // ErrBusy).
