@@ -93,7 +93,7 @@ func (e *emitter) counters(src *source, v *statseg.Value, clearTs pcommon.Timest
 			switch src.family {
 			case famInterface:
 				a.PutStr("network.interface.name", src.objs.name[c])
-				a.PutInt("vpp.interface.index", int64(c))
+				a.PutInt(interfaceIndexKey, int64(c))
 			case famNode:
 				a.PutStr("vpp.node.name", src.objs.name[c])
 			case famError:

@@ -133,7 +133,7 @@ func (s *vppScraper) splitPods(md pmetric.Metrics) pmetric.Metrics {
 		sm := vpp.ScopeMetrics().At(i)
 		for j := range sm.Metrics().Len() {
 			m := sm.Metrics().At(j)
-			dps, ok := numberPoints(m)
+			dps, ok := metadata.NumberPoints(m)
 			if !ok {
 				continue
 			}
@@ -162,13 +162,13 @@ func (s *vppScraper) splitPods(md pmetric.Metrics) pmetric.Metrics {
 					copyMetricShape(m, pm)
 					po.metrics[m.Name()] = pm
 				}
-				target, _ := numberPoints(pm)
+				target, _ := metadata.NumberPoints(pm)
 				dp.MoveTo(target.AppendEmpty())
 				return true
 			})
 		}
 		sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-			dps, ok := numberPoints(m)
+			dps, ok := metadata.NumberPoints(m)
 			return ok && dps.Len() == 0
 		})
 	}
@@ -177,26 +177,13 @@ func (s *vppScraper) splitPods(md pmetric.Metrics) pmetric.Metrics {
 
 // podResource is the VPP resource plus the pod's attributes.
 func (s *vppScraper) podResource(p pods.Pod) pcommon.Resource {
-	s.rb.SetVppStatsSocket(s.cfg.SocketPath)
-	if s.cfg.Instance != "" {
-		s.rb.SetVppInstance(s.cfg.Instance)
-	}
+	s.setVPPResource()
 	s.rb.SetK8sNamespaceName(p.Namespace)
 	s.rb.SetK8sPodName(p.Name)
 	if p.IP != "" {
 		s.rb.SetK8sPodIP(p.IP)
 	}
 	return s.rb.Emit()
-}
-
-func numberPoints(m pmetric.Metric) (pmetric.NumberDataPointSlice, bool) {
-	switch m.Type() {
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints(), true
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints(), true
-	}
-	return pmetric.NumberDataPointSlice{}, false
 }
 
 // copyMetricShape makes dst a metric like src without its points.

@@ -167,10 +167,7 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	s.lastScrape = ts
 	s.link.backoff = 0
 
-	s.rb.SetVppStatsSocket(s.cfg.SocketPath)
-	if s.cfg.Instance != "" {
-		s.rb.SetVppInstance(s.cfg.Instance)
-	}
+	s.setVPPResource()
 	md := s.splitPods(s.mb.Emit(metadata.WithResource(s.rb.Emit())))
 	s.tel.unreadable(ctx, len(s.snap.Errs))
 	if errs := s.snap.Errs; len(errs) > 0 {
@@ -179,6 +176,16 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		return md, s.partial(errs)
 	}
 	return md, nil
+}
+
+// setVPPResource puts the VPP resource's attributes in the resource
+// builder, whose Emit resets it: the scrape's resource and each pod's
+// (identity.go) start from them.
+func (s *vppScraper) setVPPResource() {
+	s.rb.SetVppStatsSocket(s.cfg.SocketPath)
+	if s.cfg.Instance != "" {
+		s.rb.SetVppInstance(s.cfg.Instance)
+	}
 }
 
 // want says which entries a snapshot copies (see planConfig.want).

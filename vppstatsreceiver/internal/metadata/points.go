@@ -132,6 +132,12 @@ func points(m pmetric.Metric, enabled bool) (pmetric.NumberDataPointSlice, bool)
 	if !enabled {
 		return pmetric.NumberDataPointSlice{}, false
 	}
+	return NumberPoints(m)
+}
+
+// NumberPoints returns the data points of a sum or gauge, and false for
+// any other type of metric.
+func NumberPoints(m pmetric.Metric) (pmetric.NumberDataPointSlice, bool) {
 	switch m.Type() {
 	case pmetric.MetricTypeSum:
 		return m.Sum().DataPoints(), true
