@@ -137,7 +137,6 @@ type Sim struct {
 	ifIndex    map[string]int // sw_if_index by name, live interfaces only
 	freeIfs    []int          // deleted sw_if_indexes, reused last-freed first
 	nextName   int
-	churnAdd   bool
 
 	pending  float64 // packets received since the last collector run
 	nodePkts []uint64
