@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+
+	"github.com/vppstats/vppstats/internal/pods"
 )
 
 // PodsConfig chooses where pod attribution comes from. Empty: no pods.
@@ -24,7 +26,7 @@ func (cfg *Config) validateIdentity() error {
 		errs = append(errs, fmt.Errorf("api_socket_path %q must be an absolute path (VPP's `socksvr { socket-name }`, default /run/vpp/api.sock), or \"\" to switch the interface state metrics off", p))
 	}
 	if p := cfg.Pods.CalicoVPPState; p != "" && !filepath.IsAbs(p) {
-		errs = append(errs, fmt.Errorf("pods::calico_vpp_state %q must be an absolute path (the Calico/VPP agent's state file, usually /var/run/vpp/calicovpp_state.v11.json)", p))
+		errs = append(errs, fmt.Errorf("pods::calico_vpp_state %q must be an absolute path (the Calico/VPP agent's state file, usually %s)", p, pods.DefaultCalicoVPPState))
 	}
 	return errors.Join(errs...)
 }
