@@ -390,12 +390,7 @@ func (v NameVector) Names() []string {
 	return out
 }
 
-func (h *Handle) counterSize() int {
-	if h.typ == layout.TypeCounterCombined {
-		return layout.CombinedSize
-	}
-	return layout.CounterSize
-}
+func (h *Handle) counterSize() int { return layout.CellSize(h.typ) }
 
 func (h *Handle) length() int {
 	h.w.mu.RLock()

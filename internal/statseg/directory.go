@@ -2,6 +2,8 @@ package statseg
 
 import (
 	"fmt"
+
+	"github.com/vppstats/vppstats/internal/statseg/layout"
 )
 
 // Entry is one resolved directory entry. Entries are resolved once per epoch:
@@ -300,19 +302,11 @@ func (d *Dir) link(e *Entry, budget *int) {
 			return
 		}
 	}
-	if *budget -= len(t.rows) * cellSize(t.Type); *budget < 0 {
+	if *budget -= len(t.rows) * layout.CellSize(t.Type); *budget < 0 {
 		fail("symlinks read more cells than the segment holds (%d thread rows each): not a segment VPP writes", len(t.rows))
 		return
 	}
 	e.threads = len(t.rows)
-}
-
-// cellSize is the size in the segment of one cell of a counter vector.
-func cellSize(t Type) int {
-	if t == TypeCounterCombined {
-		return combinedSize
-	}
-	return counterElemSize
 }
 
 // source returns the rows to read for e, and for a symlink the column to

@@ -88,6 +88,15 @@ const (
 	PointerSize    = 8
 )
 
+// CellSize is the size in the segment of one cell of a counter vector of
+// type t: packets and bytes for a combined counter, else one u64.
+func CellSize(t Type) int {
+	if t == TypeCounterCombined {
+		return CombinedSize
+	}
+	return CounterSize
+}
+
 // Combined is one cell of a combined counter vector.
 type Combined struct {
 	Packets uint64
