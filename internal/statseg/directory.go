@@ -172,21 +172,36 @@ func (s *segment) resolve(epoch, dirPtr uint64) (*Dir, error) {
 // current reports whether the segment's directory is still the one d was
 // resolved from: same place, same length, same types and unions.
 func (d *Dir) current(s *segment, dirPtr uint64) bool {
-	if dirPtr != d.dirPtr {
+	words, ok := d.inPlace(s, dirPtr)
+	if !ok {
 		return false
 	}
-	off, n, err := s.vector(dirPtr, entrySize)
-	if err != nil || n != len(d.Entries) {
-		return false
-	}
-	words := s.words[off/8:]
-	for i := range n {
-		w := i * entrySize / 8
-		if words[w] != d.sig[2*i] || words[w+entryUnion/8] != d.sig[2*i+1] {
+	for i := range d.Entries {
+		if !d.sameEntry(words, i) {
 			return false
 		}
 	}
 	return true
+}
+
+// inPlace returns the words of the segment's directory vector (at dirPtr)
+// when it is where d was resolved from and as long; false otherwise.
+func (d *Dir) inPlace(s *segment, dirPtr uint64) ([]uint64, bool) {
+	if dirPtr != d.dirPtr {
+		return nil, false
+	}
+	off, n, err := s.vector(dirPtr, entrySize)
+	if err != nil || n != len(d.Entries) {
+		return nil, false
+	}
+	return s.words[off/8:], true
+}
+
+// sameEntry reports whether entry i of the directory vector's words still
+// has the type and union words d resolved.
+func (d *Dir) sameEntry(words []uint64, i int) bool {
+	w := i * entrySize / 8
+	return words[w] == d.sig[2*i] && words[w+entryUnion/8] == d.sig[2*i+1]
 }
 
 // rows resolves a vector of per-thread pointers to vectors of elemSize cells.

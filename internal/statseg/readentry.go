@@ -71,19 +71,9 @@ func (r *Reader) entry(epoch uint64, name string) (*Dir, *Entry, error) {
 // grows over them, and a reused slot changes its type, so these words
 // change whenever VPP replaces the entry.
 func (d *Dir) entryCurrent(s *segment, dirPtr uint64, e *Entry) bool {
-	if dirPtr != d.dirPtr {
+	words, ok := d.inPlace(s, dirPtr)
+	if !ok || !d.sameEntry(words, e.Index) {
 		return false
 	}
-	off, n, err := s.vector(dirPtr, entrySize)
-	if err != nil || n != len(d.Entries) {
-		return false
-	}
-	same := func(i int) bool {
-		w := (off + i*entrySize) / 8
-		return s.words[w] == d.sig[2*i] && s.words[w+entryUnion/8] == d.sig[2*i+1]
-	}
-	if !same(e.Index) {
-		return false
-	}
-	return e.Type != TypeSymlink || e.Target >= len(d.Entries) || same(e.Target)
+	return e.Type != TypeSymlink || e.Target >= len(d.Entries) || d.sameEntry(words, e.Target)
 }
