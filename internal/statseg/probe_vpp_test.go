@@ -12,7 +12,7 @@ import (
 	"github.com/vppstats/vppstats/internal/vpptest"
 )
 
-// TestProbeVPP: what a real VPP's stats socket answers when VPP runs, is
+// TestVPPProbe: what a real VPP's stats socket answers when VPP runs, is
 // stopped, resumed, killed (socket left behind) and started again, with the
 // RUN directory on a disk filesystem, where the new socket often gets the
 // old one's inode, and on tmpfs.
@@ -60,7 +60,7 @@ func noErr(t *testing.T, err error) {
 	}
 }
 
-// BenchmarkProbeVPP measures what the receiver adds to every scrape to tell
+// BenchmarkVPPProbe measures what the receiver adds to every scrape to tell
 // a live VPP from a dead or restarted one, next to the alternatives on the
 // same VPP: connecting and mapping anew (Connect+Close), and the read the
 // scrape does anyway (Snapshot of everything).
