@@ -135,6 +135,3 @@ func (f filter) keep(name string) bool {
 	}
 	return true
 }
-
-// empty reports whether the filter keeps everything.
-func (f filter) empty() bool { return len(f.include) == 0 && len(f.exclude) == 0 }
