@@ -264,3 +264,44 @@ func TestMountRestart(t *testing.T) {
 	}
 	checkTree(t, mnt, snapshotOf(t, r))
 }
+
+// A VPP killed and restarted on the same socket file (same inode, as a
+// disk filesystem can give it): the mount follows the new segment instead
+// of serving the old one frozen.
+func TestMountRestartSameSocketFile(t *testing.T) {
+	sim, err := vppsim.New(vppsim.Options{Interfaces: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	sim2, err := vppsim.New(vppsim.Options{Interfaces: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim2.Close() })
+	boot2, ok := sim2.Writer().Lookup("/sys/boottime")
+	if !ok {
+		t.Fatal("the simulator has no /sys/boottime")
+	}
+	segwriter.Scalar{Handle: boot2}.Set(4242)
+
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	srv, err := segwriter.NewServer(sock, sim.Writer().Fd())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	mnt := mountTest(t, sock, socketOpener(sock))
+	boottime := filepath.Join(mnt, "sys/boottime")
+	if _, err := os.ReadFile(boottime); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := srv.SetFd(sim2.Writer().Fd()); err != nil { // same socket file, new VPP
+		t.Fatal(err)
+	}
+	eventually(t, "the new VPP's /sys/boottime", func() bool {
+		data, err := os.ReadFile(boottime)
+		return err == nil && strings.HasPrefix(string(data), "4242")
+	})
+}

@@ -22,6 +22,17 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
+// How often, and how patiently, the source asks VPP whether the segment it
+// maps is still VPP's (statseg.Reader.Probe): a VPP killed and restarted
+// can re-create its socket with the same inode, which SocketReplaced does
+// not see, and its old segment would be served frozen. At most once a
+// second, so a `grep -r` over the mount does not turn into one VPP
+// round trip per file.
+const (
+	probeEvery   = time.Second
+	probeTimeout = 100 * time.Millisecond
+)
+
 // errGone says that a stat that a handle shows no longer exists.
 var errGone = errors.New("stat no longer exists")
 
@@ -39,6 +50,7 @@ type source struct {
 	down    error     // why the source is unusable; nil when up
 	retry   time.Time // no new connection attempt before then
 	backoff time.Duration
+	probed  time.Time // when VPP was last asked for its segment
 }
 
 func newSource(open Opener, logger *log.Logger) *source {
@@ -111,6 +123,15 @@ func (s *source) read(name string) ([]byte, error) {
 func (s *source) reader() (*statseg.Reader, error) {
 	if s.r != nil && s.r.SocketReplaced() {
 		s.drop(fmt.Errorf("%s: stats socket replaced or removed (VPP restarted or stopped)", s.r.Source()))
+	}
+	if s.r != nil && time.Since(s.probed) >= probeEvery {
+		s.probed = time.Now()
+		switch live, err := s.r.Probe(probeTimeout); live {
+		case statseg.Gone:
+			s.drop(err)
+		case statseg.Restarted:
+			s.drop(fmt.Errorf("%s: VPP restarted (its stats socket hands out another segment)", s.r.Source()))
+		}
 	}
 	if s.r != nil {
 		return s.r, nil
