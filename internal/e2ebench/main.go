@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/vppstats/vppstats/internal/vppsim"
+	"github.com/vppstats/vppstats/internal/vpptest"
 )
 
 func logf(format string, args ...any) {
@@ -38,7 +39,7 @@ func main() {
 		otelcol   = flag.String("otelcol", "build/otelcol-vpp/otelcol-vpp", "otelcol-vpp binary")
 		vppstat   = flag.String("vppstat", "build/bin/vppstat", "vppstat binary")
 		configDir = flag.String("config-dir", "config", "directory of the shipped collector configurations")
-		vppDir    = flag.String("vpp-dir", defaultVPPDir(), "VPP runtime (its bin/vpp_prometheus_export and run-vpp.sh); default $VPPSTATS_VPP_DIR or ../shared/vpp/v26.06")
+		vppDir    = flag.String("vpp-dir", "", "VPP runtime (its bin/vpp_prometheus_export and run-vpp.sh); default $VPPSTATS_VPP_DIR or ../shared/vpp/v26.06 beside the repository, as the live tests find it (vpptest.Dir)")
 		scrapes   = flag.Int("scrapes", 10, "scrapes measured per job, after a warm-up")
 		window    = flag.Duration("window", 40*time.Second, "a job that has not done -scrapes scrapes after this long stops at 3")
 		realIvl   = flag.Duration("interval-real", time.Second, "collection interval on the real capture")
@@ -55,18 +56,16 @@ func main() {
 	}
 }
 
-// defaultVPPDir is $VPPSTATS_VPP_DIR, else ../shared/vpp/v26.06 beside the
-// repository (the harness runs from the repository root).
-func defaultVPPDir() string {
-	if d := os.Getenv("VPPSTATS_VPP_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "shared", "vpp", "v26.06")
-}
-
 func run(otelcol, vppstat, configDir, vppDir string, scrapes int, window, realIvl, simIvl time.Duration, only, inputsRE string, variants bool, out string) error {
 	if scrapes < minScrapes {
 		return fmt.Errorf("-scrapes must be at least %d", minScrapes)
+	}
+	if vppDir == "" {
+		dir, err := vpptest.Dir()
+		if err != nil {
+			return fmt.Errorf("-vpp-dir: %w", err)
+		}
+		vppDir = dir
 	}
 	jobRE, err := regexp.Compile(only)
 	if err != nil {
