@@ -161,9 +161,12 @@ bench-go:
 # config/prometheus.yaml pulled once per interval), CPU per scrape and RSS of
 # each process, on a 2,001-interface capture of the bundled VPP (made through
 # vppctl the first time, ~10 s, then cached in ~/.cache/vppstats-bench) and
-# the simulated 10,000 x 4 segment. E2EBENCHFLAGS=-variants adds the settings
-# study of config/otlp.yaml (compression, batching, processors, GOMEMLIMIT;
-# ~8 more minutes).
+# the simulated 10,000 x 4 segment, each served by `vppstat serve --replay`
+# with --update-interval equal to its collection interval, so that every
+# scrape sees values changed in place as on a live VPP (heartbeat,
+# last_update, interface and node counters; same epoch).
+# E2EBENCHFLAGS=-variants adds the settings study of config/otlp.yaml
+# (compression, batching, processors, GOMEMLIMIT; ~8 more minutes).
 E2EBENCHFLAGS ?=
 bench-e2e: vppstat otelcol
 	@mkdir -p $(BUILD)

@@ -129,7 +129,11 @@ func run(otelcol, vppstat, configDir, vppDir string, scrapes int, window, realIv
 		}
 		e.tmp = tmp
 		sock := filepath.Join(tmp, "stats.sock")
-		srv, err := startProc("vppstat serve", nil, nil, vppstat, "serve", "--socket", sock, "--replay", in.segment)
+		// Updated every collection interval, as VPP's stats collector
+		// updates a live segment (the shipped defaults are 10 s and 10 s):
+		// every scrape sees values changed in place at the same epoch.
+		srv, err := startProc("vppstat serve", nil, nil, vppstat, "serve", "--socket", sock, "--replay", in.segment,
+			"--update-interval", in.interval.String())
 		if err != nil {
 			os.RemoveAll(tmp)
 			return err
