@@ -4,7 +4,8 @@
 // the shipped config/otlp.yaml into a local OTLP sink that discards, and
 // with the shipped config/prometheus.yaml scraped once per collection
 // interval. Each job runs as its own process on a segment served by
-// `vppstat serve --replay`; its CPU (utime+stime from /proc) is taken over
+// `vppstat serve --replay`, updated every collection interval as a live
+// VPP's (--update-interval); its CPU (utime+stime from /proc) is taken over
 // a number of scrapes after a warm-up, with its peak and final RSS. It
 // prints a markdown table with the ratios to the C exporter and which P7
 // targets are met. `make bench` runs it (after the Go benchmarks).

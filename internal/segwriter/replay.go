@@ -23,9 +23,10 @@ import (
 // grow meanwhile. The directory and every vector stay where the capture put
 // them: the epoch never moves.
 //
-// Update is one pass; Run calls it every interval. What moves, and by how
-// much, is the table replayMoves (plus heartbeat and last_update): fixed
-// steps, so a replay is deterministic.
+// Update is one pass; Run calls it every interval. Both belong to one
+// goroutine (VPP has one stats collector), and Close comes after Run
+// returned. What moves, and by how much, is the table replayMoves (plus
+// heartbeat and last_update): fixed steps, so a replay is deterministic.
 type Replay struct {
 	fd       int
 	mem      []byte // our read-write mapping of fd
@@ -130,9 +131,6 @@ func (r *Replay) sealFutureWrites() error {
 // Fd is the memfd to serve (NewServer duplicates it).
 func (r *Replay) Fd() int { return r.fd }
 
-// Interval is the update interval given to OpenReplay.
-func (r *Replay) Interval() time.Duration { return r.interval }
-
 // Update makes one pass of VPP's stats collector: heartbeat plus one,
 // last_update one interval later (whole seconds since VPP started, as VPP
 // stores it), and every moving counter one step further. Each u64 is
@@ -205,10 +203,11 @@ func (r *Replay) findTargets() error {
 		name := entryName(r.mem[e+layout.EntryName : e+layout.EntrySize])
 		typ := layout.Type(binary.LittleEndian.Uint32(r.mem[e+layout.EntryType:]))
 		union := e + layout.EntryUnion
+		value := typ == layout.TypeScalar || typ == layout.TypeGauge // u64 in the union
 		switch {
-		case name == heartbeatName && typ == layout.TypeScalar:
+		case name == heartbeatName && value:
 			r.heartbeat = union
-		case name == lastUpdateName && typ == layout.TypeScalar:
+		case name == lastUpdateName && value:
 			r.lastUpdate, r.lastStart = union, s.u64(union)
 		case typ == layout.TypeCounterSimple || typ == layout.TypeCounterCombined:
 			m, ok := steps[name]
