@@ -55,7 +55,9 @@ func runServe(args []string) error {
 	simOnly := map[string]bool{"interfaces": true, "threads": true, "nodes": true, "errors": true,
 		"rate": true, "churn": true}
 	var misplaced error
+	intervalSet := false
 	fs.Visit(func(f *flag.Flag) {
+		intervalSet = intervalSet || f.Name == "update-interval"
 		if simOnly[f.Name] && !*simulate && misplaced == nil {
 			misplaced = fmt.Errorf("serve: --%s only applies with --simulate", f.Name)
 		}
@@ -63,8 +65,6 @@ func runServe(args []string) error {
 	if misplaced != nil {
 		return misplaced
 	}
-	intervalSet := false
-	fs.Visit(func(f *flag.Flag) { intervalSet = intervalSet || f.Name == "update-interval" })
 	if *simulate && o.UpdateInterval <= 0 {
 		return errors.New("serve: --update-interval must be positive")
 	}
