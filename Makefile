@@ -124,7 +124,7 @@ e2e: vppstat otelcol
 # ../shared/vpp/v26.06, one per test, in parallel (-parallel: they mostly
 # wait on VPP and the clock, not the CPU). Without a VPP they skip, except
 # with CI=true, where they fail. Needs root (VPP does).
-LIVE_PKGS = ./internal/vpptest/ ./internal/statseg/ ./internal/segwriter/ ./vppstatsreceiver/ ./internal/e2e/
+LIVE_PKGS = ./internal/vpptest/ ./internal/statseg/ ./internal/segwriter/ ./internal/vppapi/ ./vppstatsreceiver/ ./internal/e2e/
 live: vppstat otelcol
 	VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) $(GO) test -tags vpp -count=1 -timeout 20m -parallel 16 -run '^TestVPP' $(TESTFLAGS) $(LIVE_PKGS)
 
