@@ -40,10 +40,12 @@ type Replay struct {
 }
 
 // replayMoves lists the counter vectors that a replay advances on every
-// update, in every thread row and every column, with the step per update:
-// interface traffic (64-byte packets) and the per-node counters that VPP's
-// stats collector refreshes. Entries missing from a segment (node counters
-// without `per-node-counters on`) are skipped.
+// update, with the step per update: interface traffic (64-byte packets) and
+// the per-node counters that VPP's stats collector refreshes. Only the cells
+// that are not zero in the capture move: what ran keeps running, and what
+// never ran (most of a large VPP's nodes, idle interfaces) stays at zero, as
+// on a live VPP. Entries missing from a segment (node counters without
+// `per-node-counters on`) are skipped.
 var replayMoves = []struct {
 	name           string
 	packets, bytes uint64 // bytes only for combined counters
@@ -61,7 +63,7 @@ func ReplayUpdates() string {
 	var b strings.Builder
 	b.WriteString(heartbeatName + " +1, " + lastUpdateName + " +D (whole seconds)")
 	for _, m := range replayMoves {
-		fmt.Fprintf(&b, ", every cell of %s +%d", m.name, m.packets)
+		fmt.Fprintf(&b, ", every non-zero cell of %s +%d", m.name, m.packets)
 		if m.bytes != 0 {
 			fmt.Fprintf(&b, " packets +%d bytes", m.bytes)
 		}
@@ -225,8 +227,9 @@ func (r *Replay) findTargets() error {
 	return nil
 }
 
-// addMoving records every cell of the counter vector at ptr (a vector of
-// per-thread rows).
+// addMoving records every non-zero cell of the counter vector at ptr (a
+// vector of per-thread rows); a combined cell moves when either of its
+// counters is not zero.
 func (r *Replay) addMoving(s replaySeg, ptr uint64, typ layout.Type, packets, bytes uint64) error {
 	rows, threads, err := s.vector(ptr, layout.PointerSize)
 	if err != nil {
@@ -239,9 +242,13 @@ func (r *Replay) addMoving(s replaySeg, ptr uint64, typ layout.Type, packets, by
 			return fmt.Errorf("thread %d: %w", t, err)
 		}
 		for k := range uint64(n) {
-			r.moving = append(r.moving, movingCell{row + k*cell, packets})
+			off := row + k*cell
+			if s.u64(off) == 0 && (typ != layout.TypeCounterCombined || s.u64(off+layout.CounterSize) == 0) {
+				continue // never ran: stays idle
+			}
+			r.moving = append(r.moving, movingCell{off, packets})
 			if typ == layout.TypeCounterCombined {
-				r.moving = append(r.moving, movingCell{row + k*cell + layout.CounterSize, bytes})
+				r.moving = append(r.moving, movingCell{off + layout.CounterSize, bytes})
 			}
 		}
 	}

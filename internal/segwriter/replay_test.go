@@ -33,11 +33,32 @@ type replayView struct {
 	heartbeat, lastUpdate uint64
 	boottime              uint64
 	rx, tx                layout.Combined // loop0 on the worker: [1][1]
-	calls, clocks         uint64          // /sys/node/{calls,clocks} [1][1]
+	calls, clocks         uint64          // /sys/node/{calls,clocks} of a node that ran, on the worker
+	idleCalls             uint64          // /sys/node/calls of a node that never ran, on the worker
 	drops                 uint64          // /if/drops [1][1]: not moved
 }
 
-func viewOf(t *testing.T, r *statseg.Reader) replayView {
+// The worker's columns of /sys/node/calls of the capture: a node that ran
+// and one that never did.
+func nodeColumns(t *testing.T, r *statseg.Reader) (ran, idle int) {
+	t.Helper()
+	_, v := lookup(t, readAll(t, r), "/sys/node/calls")
+	ran, idle = -1, -1
+	for c, x := range v.Simple[1] {
+		if x != 0 && ran < 0 {
+			ran = c
+		}
+		if x == 0 && idle < 0 {
+			idle = c
+		}
+	}
+	if ran < 0 || idle < 0 {
+		t.Fatalf("the capture's worker has no node that ran (%d) or none that did not (%d)", ran, idle)
+	}
+	return ran, idle
+}
+
+func viewOf(t *testing.T, r *statseg.Reader, ran, idle int) replayView {
 	t.Helper()
 	s := readAll(t, r)
 	val := func(name string) *statseg.Value { _, v := lookup(t, s, name); return v }
@@ -48,8 +69,9 @@ func viewOf(t *testing.T, r *statseg.Reader) replayView {
 		boottime:   val("/sys/boottime").Scalar,
 		rx:         val("/if/rx").Combined[1][1],
 		tx:         val("/if/tx").Combined[1][1],
-		calls:      val("/sys/node/calls").Simple[1][1],
-		clocks:     val("/sys/node/clocks").Simple[1][1],
+		calls:      val("/sys/node/calls").Simple[1][ran],
+		clocks:     val("/sys/node/clocks").Simple[1][ran],
+		idleCalls:  val("/sys/node/calls").Simple[1][idle],
 		drops:      val("/if/drops").Simple[1][1],
 	}
 }
@@ -57,7 +79,7 @@ func viewOf(t *testing.T, r *statseg.Reader) replayView {
 // TestReplayUpdatesLikeVPP: a reader on the stats socket sees the heartbeat,
 // last_update and counters move from one read to the next, at the same
 // epoch, by exactly the documented steps; everything else stays as
-// captured.
+// captured, and what never ran (a node with no calls) stays idle.
 func TestReplayUpdatesLikeVPP(t *testing.T) {
 	rp := openTestReplay(t, replayCapture, 10*time.Second)
 	path := socketPath(t)
@@ -68,13 +90,14 @@ func TestReplayUpdatesLikeVPP(t *testing.T) {
 	}
 	defer r.Close()
 
-	before := viewOf(t, r)
+	ran, idle := nodeColumns(t, r)
+	before := viewOf(t, r, ran, idle)
 	if before.heartbeat != 2 || before.lastUpdate != 10 {
 		t.Fatalf("capture read as heartbeat %d, last_update %d; want 2 and 10 (VPP's dump)", before.heartbeat, before.lastUpdate)
 	}
 	rp.Update()
 	rp.Update()
-	after := viewOf(t, r)
+	after := viewOf(t, r, ran, idle)
 
 	want := before
 	want.heartbeat += 2
@@ -159,13 +182,14 @@ func TestReplayRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	first := viewOf(t, r)
+	ran, idle := nodeColumns(t, r)
+	first := viewOf(t, r, ran, idle)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- rp.Run(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
-	for viewOf(t, r).heartbeat < first.heartbeat+3 {
+	for viewOf(t, r, ran, idle).heartbeat < first.heartbeat+3 {
 		if time.Now().After(deadline) {
 			t.Fatal("heartbeat did not move in 10 s of Run at 1 ms")
 		}
@@ -175,7 +199,7 @@ func TestReplayRun(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if v := viewOf(t, r); v.epoch != first.epoch || v.rx.Packets <= first.rx.Packets {
+	if v := viewOf(t, r, ran, idle); v.epoch != first.epoch || v.rx.Packets <= first.rx.Packets {
 		t.Errorf("after Run: %+v, before %+v", v, first)
 	}
 }
