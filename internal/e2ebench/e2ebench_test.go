@@ -183,21 +183,21 @@ func zstdBytes(b []byte) []byte {
 	return zw.EncodeAll(b, nil)
 }
 
-// TestCollectorArgs points each job's OTLP exporter at the sink that speaks
-// its protocol: the shipped otlp_http at the HTTP sink's URL, the previous
-// otlp_grpc variant at the gRPC sink; pull jobs at a free port.
+// TestCollectorArgs points every OTLP exporter of the file (the collector
+// validates unused ones too) and any a job adds at the sink that speaks its
+// protocol, and a pull job's exporter at a free port.
 func TestCollectorArgs(t *testing.T) {
 	s := &otlpSink{endpoints: map[string]string{"otlp_grpc": "127.0.0.1:1", "otlp_http": "http://127.0.0.1:2"}}
 	e := &env{configDir: filepath.Join("..", "..", "config"), sink: s, tmp: t.TempDir()}
 	in := input{name: "x", interval: time.Second}
 	for _, c := range []struct {
-		job      job
-		exporter string
-		want     string
+		job  job
+		want map[string]string // exporter -> endpoint prefix
 	}{
-		{job{config: otlpConfig, via: viaSink}, "otlp_http", "http://127.0.0.1:2"},
-		{job{config: otlpConfig, sets: previousOTLP, via: viaSink}, "otlp_grpc", "127.0.0.1:1"},
-		{job{config: promConfig, via: viaPull}, "prometheus_text", "127.0.0.1:"},
+		{job{config: otlpConfig, via: viaSink}, map[string]string{"otlp_http": "http://127.0.0.1:2"}},
+		{job{config: otlpConfig, sets: receiverAlone, via: viaDebug}, map[string]string{"otlp_http": "http://127.0.0.1:2"}},
+		{job{config: otlpConfig, sets: previousOTLP, via: viaSink}, map[string]string{"otlp_grpc": "127.0.0.1:1", "otlp_http": "http://127.0.0.1:2"}},
+		{job{config: promConfig, via: viaPull}, map[string]string{"prometheus_text": "127.0.0.1:"}},
 	} {
 		args, url, err := e.collectorArgs(in, "/tmp/stats.sock", c.job)
 		if err != nil {
@@ -215,8 +215,18 @@ func TestCollectorArgs(t *testing.T) {
 		if err := yaml.Unmarshal(raw, &got); err != nil {
 			t.Fatal(err)
 		}
-		if ep := got.Exporters[c.exporter].Endpoint; !strings.HasPrefix(ep, c.want) || len(got.Exporters) != 1 {
-			t.Errorf("%s %v: exporters %+v, want only %s at %s", c.job.config, c.job.sets, got.Exporters, c.exporter, c.want)
+		withEndpoint := 0
+		for _, x := range got.Exporters {
+			if x.Endpoint != "" {
+				withEndpoint++
+			}
+		}
+		ok := withEndpoint == len(c.want)
+		for id, prefix := range c.want {
+			ok = ok && strings.HasPrefix(got.Exporters[id].Endpoint, prefix) && len(got.Exporters[id].Endpoint) > len("127.0.0.1:")
+		}
+		if !ok {
+			t.Errorf("%s %v: exporters %+v, want endpoints %v", c.job.config, c.job.sets, got.Exporters, c.want)
 		}
 		if (c.job.via == viaPull) != (url != "") {
 			t.Errorf("%s: /metrics URL %q", c.job.config, url)

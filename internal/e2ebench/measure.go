@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -139,6 +140,7 @@ func (e *env) collectorArgs(in input, sock string, j job) ([]string, string, err
 		return nil, "", err
 	}
 	var cfg struct {
+		Exporters  map[string]any            `yaml:"exporters"`
 		Extensions map[string]map[string]any `yaml:"extensions"`
 		Service    struct {
 			Extensions []string `yaml:"extensions"`
@@ -159,18 +161,26 @@ func (e *env) collectorArgs(in input, sock string, j job) ([]string, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	url := ""
+	// Every exporter of the file, in the pipeline or not (the collector
+	// validates them all), and those the job adds: OTLP ones send to the
+	// sink of their protocol, a pull job's serves /metrics on a free port.
+	ids := slices.Sorted(maps.Keys(cfg.Exporters))
 	for _, id := range exporters {
+		if cfg.Exporters[id] == nil {
+			ids = append(ids, id)
+		}
+	}
+	url := ""
+	for _, id := range ids {
 		typ, _, _ := strings.Cut(id, "/")
 		endpoint, ok := e.sink.endpoints[typ]
-		switch {
-		case j.via == viaPull && pullExporters[typ]:
-			endpoint = fmt.Sprintf("127.0.0.1:%d", freePort())
+		if j.via == viaPull && pullExporters[typ] && slices.Contains(exporters, id) {
+			endpoint, ok = fmt.Sprintf("127.0.0.1:%d", freePort()), true
 			url = "http://" + endpoint + "/metrics"
-		case !ok:
-			continue
 		}
-		sets = append(sets, fmt.Sprintf("exporters::%s::endpoint=%s", id, endpoint))
+		if ok {
+			sets = append(sets, fmt.Sprintf("exporters::%s::endpoint=%s", id, endpoint))
+		}
 	}
 	for _, id := range cfg.Service.Extensions {
 		if _, ok := cfg.Extensions[id]["endpoint"]; ok {
