@@ -101,16 +101,19 @@ func (e *env) measure(in input, sock string, j job) result {
 		}
 		base, refused := e.sink.points.Load(), e.sink.refused.Load()
 		r.series = int(per)
-		var wire0, raw0 int64
+		var wire0, raw0, points0 int64
 		r.err = e.measureEvents(p, in.interval, startup, func() int64 { return (e.sink.points.Load() - base) / per }, &r, func() {
-			wire0, raw0 = e.sink.wire.Load(), e.sink.raw.Load()
+			wire0, raw0, points0 = e.sink.wire.Load(), e.sink.raw.Load(), e.sink.points.Load()
 		})
 		if n := e.sink.refused.Load() - refused; n > 0 {
 			r.err = fmt.Errorf("the OTLP/HTTP sink refused %d requests, as the Collector's OTLP receiver would (over %d MiB?)%s", n, maxHTTPBody>>20, errSuffix(r.err))
 		}
-		if r.err == nil {
-			r.wireBytes = (e.sink.wire.Load() - wire0) / int64(r.scrapes)
-			r.textBytes = (e.sink.raw.Load() - raw0) / int64(r.scrapes)
+		// Bytes per point times points per scrape: the batch processor's
+		// requests straddle scrapes, so the window holds up to a scrape
+		// more or less than r.scrapes.
+		if points := e.sink.points.Load() - points0; r.err == nil && points > 0 {
+			r.wireBytes = (e.sink.wire.Load() - wire0) * per / points
+			r.textBytes = (e.sink.raw.Load() - raw0) * per / points
 		}
 	}
 	return r
