@@ -124,7 +124,7 @@ e2e: vppstat otelcol
 # ../shared/vpp/v26.06, one per test, in parallel (-parallel: they mostly
 # wait on VPP and the clock, not the CPU). Without a VPP they skip, except
 # with CI=true, where they fail. Needs root (VPP does).
-LIVE_PKGS = ./internal/vpptest/ ./internal/statseg/ ./vppstatsreceiver/ ./internal/e2e/
+LIVE_PKGS = ./internal/vpptest/ ./internal/statseg/ ./internal/segwriter/ ./internal/vppapi/ ./vppstatsreceiver/ ./internal/e2e/
 live: vppstat otelcol
 	VPPSTAT_BIN=$(VPPSTAT) OTELCOL_VPP_BIN=$(OTELCOL) $(GO) test -tags vpp -count=1 -timeout 20m -parallel 16 -run '^TestVPP' $(TESTFLAGS) $(LIVE_PKGS)
 
@@ -161,9 +161,12 @@ bench-go:
 # config/prometheus.yaml pulled once per interval), CPU per scrape and RSS of
 # each process, on a 2,001-interface capture of the bundled VPP (made through
 # vppctl the first time, ~10 s, then cached in ~/.cache/vppstats-bench) and
-# the simulated 10,000 x 4 segment. E2EBENCHFLAGS=-variants adds the settings
-# study of config/otlp.yaml (compression, batching, processors, GOMEMLIMIT;
-# ~8 more minutes).
+# the simulated 10,000 x 4 segment, each served by `vppstat serve --replay`
+# with --update-interval equal to its collection interval, so that every
+# scrape sees values changed in place as on a live VPP (heartbeat,
+# last_update, interface and node counters; same epoch).
+# E2EBENCHFLAGS=-variants adds the settings study of config/otlp.yaml
+# (compression, batching, processors, GOMEMLIMIT; ~8 more minutes).
 E2EBENCHFLAGS ?=
 bench-e2e: vppstat otelcol
 	@mkdir -p $(BUILD)

@@ -38,7 +38,7 @@ type Config struct {
 	// Interfaces filters interfaces by name.
 	Interfaces FilterConfig `mapstructure:"interfaces"`
 	// Nodes filters graph nodes by name (vpp.node.* counters).
-	Nodes FilterConfig `mapstructure:"nodes"`
+	Nodes NodesConfig `mapstructure:"nodes"`
 	// Errors filters error counters by "<node>/<reason>".
 	Errors ErrorsConfig `mapstructure:"errors"`
 	// Stats selects, by stat path, what vpp.stat.counter and vpp.stat.gauge
@@ -61,6 +61,16 @@ type Config struct {
 type FilterConfig struct {
 	Include []string `mapstructure:"include"`
 	Exclude []string `mapstructure:"exclude"`
+}
+
+// NodesConfig is FilterConfig plus the node-specific switches.
+type NodesConfig struct {
+	FilterConfig `mapstructure:",squash"`
+	// IncludeIdle emits the counters of nodes that have not run since
+	// VPP started or `clear runtime` (calls = 0): all zero, and most of
+	// the nodes of a large VPP (every interface has its own output and tx
+	// nodes). VPP's `show runtime` leaves them out too.
+	IncludeIdle bool `mapstructure:"include_idle"`
 }
 
 // ErrorsConfig is FilterConfig plus the error-specific switches.
@@ -86,7 +96,7 @@ func (cfg *Config) Validate() error {
 		fc  FilterConfig
 	}{
 		{"interfaces", cfg.Interfaces},
-		{"nodes", cfg.Nodes},
+		{"nodes", cfg.Nodes.FilterConfig},
 		{"errors", cfg.Errors.FilterConfig},
 		{"stats", cfg.Stats},
 	} {

@@ -17,6 +17,23 @@ type emitter struct {
 	perThread  bool
 	newStart   pcommon.Timestamp // start of a series seen for the first time
 	resetStart pcommon.Timestamp // start of a series whose value went backwards
+	// calls is /sys/node/calls when idle nodes are left out, else nil.
+	calls *statseg.Value
+}
+
+// idleNode says whether node c has not run (on thread t with per_thread,
+// on any thread otherwise) since VPP started or its counters were cleared.
+func (e *emitter) idleNode(c, t int) bool {
+	if e.perThread {
+		x, _ := cell(e.calls, fieldSimple, t, c)
+		return x == 0
+	}
+	for r := range rows(e.calls, fieldSimple) {
+		if x, _ := cell(e.calls, fieldSimple, r, c); x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func cell(v *statseg.Value, f field, t, c int) (uint64, bool) {
@@ -54,6 +71,7 @@ func (e *emitter) counters(src *source, v *statseg.Value, clearTs pcommon.Timest
 		st.clear = clearTs // `clear runtime` records when node counters restarted
 	}
 	skipZero := src.family == famError && !e.s.cfg.Errors.IncludeZero
+	skipIdle := src.family == famNode && e.calls != nil
 	nrows := rows(v, src.field)
 	nattrs := 1 + len(src.fixed)
 	switch src.family {
@@ -81,7 +99,7 @@ func (e *emitter) counters(src *source, v *statseg.Value, clearTs pcommon.Timest
 				}
 			}
 			start := state.observe(c*state.nt+t, val, st)
-			if skipZero && val == 0 {
+			if skipZero && val == 0 || skipIdle && e.idleNode(c, t) {
 				continue
 			}
 			dp := pts.AppendEmpty()

@@ -102,6 +102,7 @@ const (
 	pathBoottime       = "/sys/boottime"
 	pathLastStatsClear = "/sys/last_stats_clear"
 	pathNodeErrors     = "/node/errors"
+	pathNodeCalls      = "/sys/node/calls"
 )
 
 var meanings = []meaning{
@@ -142,7 +143,7 @@ var meanings = []meaning{
 	{path: "/sys/node/names", shape: shapeNames, cols: famNode, use: useNames},
 	{path: "/sys/node/clocks", shape: shapeSimple, cols: famNode, fields: one(metadata.MetricVppNodeClocks)},
 	{path: "/sys/node/vectors", shape: shapeSimple, cols: famNode, fields: one(metadata.MetricVppNodeVectors)},
-	{path: "/sys/node/calls", shape: shapeSimple, cols: famNode, fields: one(metadata.MetricVppNodeCalls)},
+	{path: pathNodeCalls, shape: shapeSimple, cols: famNode, fields: one(metadata.MetricVppNodeCalls)},
 	{path: "/sys/node/suspends", shape: shapeSimple, cols: famNode, fields: one(metadata.MetricVppNodeSuspends)},
 	{path: "/sys/node/", shape: shapeAny, use: useView},
 	{path: "/nodes/", shape: shapeAny, use: useView}, // per-node symlinks into /sys/node/*

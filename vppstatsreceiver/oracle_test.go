@@ -106,15 +106,41 @@ func TestScrapeMatchesVPPDump(t *testing.T) {
 			require.Len(t, got["vpp.interface.drops"], live)
 			require.Len(t, got["vpp.interface.packets"], 2*live)
 
-			// Nodes: every node, the four counters summed over all rows
-			// (including the extra one).
+			// Nodes: the four counters summed over all rows (including the
+			// extra one), of the nodes that have run (calls > 0) by
+			// default, of every node with nodes.include_idle.
 			nodes := d.Names["/sys/node/names"]
 			require.NotEmpty(t, nodes)
-			for _, ctr := range []string{"clocks", "vectors", "calls", "suspends"} {
-				sums := d.SumSimple("/sys/node/" + ctr)
-				require.Len(t, got["vpp.node."+ctr], len(nodes))
-				for idx, name := range nodes {
-					require.Equal(t, float64(sums[idx]), got["vpp.node."+ctr][key("vpp.node.name", name)], "vpp.node.%s %s", ctr, name)
+			calls := d.SumSimple("/sys/node/calls")
+			withIdle := newServedCaptureScraper(t, func(c *Config) {
+				enableAllMetrics(c)
+				c.Nodes.IncludeIdle = true
+			}, capturePath(c.version, c.name))
+			mIdle, err := withIdle.scrape(context.Background())
+			require.NoError(t, err)
+			for _, includeIdle := range []bool{false, true} {
+				pts := got
+				if includeIdle {
+					pts = indexPoints(mIdle)
+				}
+				for _, ctr := range []string{"clocks", "vectors", "calls", "suspends"} {
+					sums := d.SumSimple("/sys/node/" + ctr)
+					reported := 0
+					for idx, name := range nodes {
+						v, ok := pts["vpp.node."+ctr][key("vpp.node.name", name)]
+						if calls[idx] == 0 && !includeIdle {
+							require.False(t, ok, "vpp.node.%s of idle node %s", ctr, name)
+							continue
+						}
+						reported++
+						require.True(t, ok, "vpp.node.%s %s missing (include_idle %v)", ctr, name, includeIdle)
+						require.Equal(t, float64(sums[idx]), v, "vpp.node.%s %s", ctr, name)
+					}
+					require.Len(t, pts["vpp.node."+ctr], reported)
+					if !includeIdle {
+						require.NotZero(t, reported, "no node has run")
+						require.Less(t, reported, len(nodes), "no node is idle: the capture does not test the rule")
+					}
 				}
 			}
 

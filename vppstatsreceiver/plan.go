@@ -21,6 +21,14 @@ type planConfig struct {
 	enabled                          [metadata.NumMetrics]bool
 	perThread                        bool
 	interfaces, nodes, errors, stats filter
+	// idleNodes: report nodes whose calls are 0 (nodes.include_idle).
+	idleNodes bool
+}
+
+// needsNodeCalls says whether /sys/node/calls is read to leave idle nodes
+// out, whether or not vpp.node.calls itself is enabled.
+func (c *planConfig) needsNodeCalls() bool {
+	return !c.idleNodes && c.familyEnabled(famNode)
 }
 
 type field uint8
@@ -81,8 +89,9 @@ type memRef struct {
 type plan struct {
 	dir *statseg.Dir
 
-	// Entries the receiver reads for itself (-1: absent).
-	boottime, lastStatsClear int
+	// Entries the receiver reads for itself (-1: absent or not needed).
+	// nodeCalls tells idle nodes apart (planConfig.needsNodeCalls).
+	boottime, lastStatsClear, nodeCalls int
 
 	// threads is how many threads VPP runs (main + workers), from the rows
 	// of /if/rx; 0 when unknown. VPP gives node counter vectors one row
@@ -121,6 +130,9 @@ func (c *planConfig) want(e *statseg.Entry) bool {
 		return false
 	case useHeap:
 		return e.Type == statseg.TypeCounterSimple && c.anyEnabled(m.fields)
+	}
+	if m.path == pathNodeCalls && c.needsNodeCalls() {
+		return true
 	}
 	return c.anyEnabled(m.fields)
 }
@@ -173,9 +185,12 @@ var statFields = []feed{
 // buildPlan resolves directory d for configuration c. It reads no value:
 // shapes come from the directory (Entry.Columns, Entry.Threads).
 func buildPlan(d *statseg.Dir, c *planConfig) *plan {
-	p := &plan{dir: d, boottime: -1, lastStatsClear: -1}
+	p := &plan{dir: d, boottime: -1, lastStatsClear: -1, nodeCalls: -1}
 	if e, ok := d.Lookup("/if/rx"); ok && e.Err == nil {
 		p.threads = e.Threads()
+	}
+	if e, ok := d.Lookup(pathNodeCalls); ok && e.Err == nil && e.Type == statseg.TypeCounterSimple && c.needsNodeCalls() {
+		p.nodeCalls = e.Index
 	}
 	fams := map[family]*objects{}
 	if e, ok := d.Lookup("/if/names"); ok && e.Err == nil && e.Type == statseg.TypeNameVector {

@@ -133,13 +133,27 @@ func TestWantFollowsTheTable(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"/if/rx", "/if/drops", "/sys/node/calls", pathNodeErrors,
 		"/buffer-pools/default-numa-0/cached", "/mem/main heap"}, wanted(defaultPlanConfig(t, nil)))
-	require.ElementsMatch(t, []string{"/if/rx"}, wanted(defaultPlanConfig(t, func(c *Config) {
+	fewer := func(c *Config) {
 		c.Metrics.VppInterfaceDrops.Enabled = false
 		c.Metrics.VppNodeCalls.Enabled = false
 		c.Metrics.VppNodeErrors.Enabled = false
 		c.Metrics.VppBufferPoolBuffers.Enabled = false
 		c.Metrics.VppMemoryHeapSize.Enabled = false
 		c.Metrics.VppMemoryHeapUsage.Enabled = false
+	}
+	// vpp.node.calls off, vpp.node.vectors and .clocks on: calls are still
+	// read, to leave idle nodes out...
+	require.ElementsMatch(t, []string{"/if/rx", "/sys/node/calls"}, wanted(defaultPlanConfig(t, fewer)))
+	// ...unless idle nodes are reported too.
+	require.ElementsMatch(t, []string{"/if/rx"}, wanted(defaultPlanConfig(t, func(c *Config) {
+		fewer(c)
+		c.Nodes.IncludeIdle = true
+	})))
+	// No node metric at all: nothing to tell idle nodes apart for.
+	require.ElementsMatch(t, []string{"/if/rx"}, wanted(defaultPlanConfig(t, func(c *Config) {
+		fewer(c)
+		c.Metrics.VppNodeVectors.Enabled = false
+		c.Metrics.VppNodeClocks.Enabled = false
 	})))
 }
 

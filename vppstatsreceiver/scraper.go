@@ -63,7 +63,8 @@ func newScraper(cfg *Config, set receiver.Settings) (*vppScraper, error) {
 	if s.pc.interfaces, err = cfg.Interfaces.compile("interfaces"); err != nil {
 		return nil, err
 	}
-	if s.pc.nodes, err = cfg.Nodes.compile("nodes"); err != nil {
+	s.pc.idleNodes = cfg.Nodes.IncludeIdle
+	if s.pc.nodes, err = cfg.Nodes.FilterConfig.compile("nodes"); err != nil {
 		return nil, err
 	}
 	if s.pc.errors, err = cfg.Errors.FilterConfig.compile("errors"); err != nil {
@@ -153,6 +154,9 @@ func (s *vppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	}
 
 	e := emitter{s: s, ts: ts, perThread: s.cfg.PerThread}
+	if p.nodeCalls >= 0 {
+		e.calls = &vals[p.nodeCalls]
+	}
 	e.newStart = bootTs
 	e.resetStart = bootTs
 	if s.lastScrape != 0 {

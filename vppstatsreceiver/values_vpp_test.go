@@ -163,10 +163,15 @@ func wantPoints(d *testutil.Dump) points {
 			add(r.metric, float64(byIdx[idx]), append([]string{"network.interface.name", name, "vpp.interface.index", strconv.Itoa(idx)}, r.attrs...)...)
 		}
 	}
+	// Nodes that have run (calls > 0); idle ones are left out by default
+	// (nodes.include_idle).
+	calls := d.SumSimple("/sys/node/calls")
 	for _, ctr := range []string{"clocks", "vectors", "calls", "suspends"} {
 		sums := d.SumSimple("/sys/node/" + ctr)
 		for idx, name := range d.Names["/sys/node/names"] {
-			add("vpp.node."+ctr, float64(sums[idx]), "vpp.node.name", name)
+			if calls[idx] != 0 {
+				add("vpp.node."+ctr, float64(sums[idx]), "vpp.node.name", name)
+			}
 		}
 	}
 	for name, cells := range d.Simple {

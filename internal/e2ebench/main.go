@@ -5,7 +5,8 @@
 // (with an OTLP/gRPC one beside it for the otlp_grpc variant), and
 // with the shipped config/prometheus.yaml scraped once per collection
 // interval. Each job runs as its own process on a segment served by
-// `vppstat serve --replay`; its CPU (utime+stime from /proc) is taken over
+// `vppstat serve --replay`, updated every collection interval as a live
+// VPP's (--update-interval); its CPU (utime+stime from /proc) is taken over
 // a number of scrapes after a warm-up, with its peak and final RSS. It
 // prints a markdown table with the ratios to the C exporter and which P7
 // targets are met. `make bench` runs it (after the Go benchmarks).
@@ -130,7 +131,11 @@ func run(otelcol, vppstat, configDir, vppDir string, scrapes int, window, realIv
 		}
 		e.tmp = tmp
 		sock := filepath.Join(tmp, "stats.sock")
-		srv, err := startProc("vppstat serve", nil, nil, vppstat, "serve", "--socket", sock, "--replay", in.segment)
+		// Updated every collection interval, as VPP's stats collector
+		// updates a live segment (the shipped defaults are 10 s and 10 s):
+		// every scrape sees values changed in place at the same epoch.
+		srv, err := startProc("vppstat serve", nil, nil, vppstat, "serve", "--socket", sock, "--replay", in.segment,
+			"--update-interval", in.interval.String())
 		if err != nil {
 			os.RemoveAll(tmp)
 			return err

@@ -22,7 +22,7 @@ func report(results []result, inputs []input, jobs []job, scrapes int, took time
 	fmt.Fprintf(&b, "## End to end: otelcol-vpp against vpp_prometheus_export (same run, same segments)\n\n")
 	fmt.Fprintf(&b, "%s, %s/%s, %d CPUs; up to %d scrapes per job after a warm-up (column scrapes); the run took %v.\n", goVersion, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), scrapes, took.Round(time.Second))
 	for _, in := range inputs {
-		fmt.Fprintf(&b, "Input %s: %s, collection interval %v.\n", in.name, in.segment, in.interval)
+		fmt.Fprintf(&b, "Input %s: %s, collection interval %v, served by `vppstat serve --replay` updated every %v as a live VPP's (heartbeat, last_update, interface and node counters, in place).\n", in.name, in.segment, in.interval, in.interval)
 	}
 	b.WriteString("\nCPU is utime+stime of the job's process per scrape (per /metrics request for pull jobs, including the collector's scrape in that interval). Scrapes/interval below 1 means the job could not keep up with the interval.\n\n")
 	b.WriteString("| input | job | scrapes | CPU per scrape | x C exporter | scrapes/interval | points or series | bytes per scrape (wire / decoded) | /metrics latency p50 / max | RSS peak / end |\n")

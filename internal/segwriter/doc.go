@@ -2,8 +2,9 @@
 // tests, benchmarks and the simulator: a Writer that publishes entries in a
 // memfd following VPP's layout and locking protocol (src/vlib/stats/stats.c),
 // and a Server that hands the memfd out over a SEQPACKET socket as VPP's
-// stats socket does. Saved segments are served from sealed memfds
-// (ServeFile).
+// stats socket does. Saved segments are served from sealed memfds, frozen
+// (ServeFile) or kept changing as a running VPP's segment does between
+// directory changes (Replay).
 //
 // Package statseg is the reader; both follow package statseg/layout and
 // neither imports the other, so the reader's tests can use this package.

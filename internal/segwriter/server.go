@@ -200,6 +200,21 @@ func loadSegment(path string) (int, error) {
 
 // segmentMemfd copies a segment held in memory into a new sealed memfd.
 func segmentMemfd(data []byte) (int, error) {
+	fd, err := filledMemfd(data)
+	if err != nil {
+		return -1, err
+	}
+	const seals = unix.F_SEAL_WRITE | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("segwriter: sealing memfd: %w", err)
+	}
+	return fd, nil
+}
+
+// filledMemfd checks that data starts with a segment header of today's
+// layout and copies it into a new memfd that can still be sealed.
+func filledMemfd(data []byte) (int, error) {
 	if len(data) < layout.HeaderSize {
 		return -1, fmt.Errorf("segwriter: segment of %d bytes is shorter than its header", len(data))
 	}
@@ -217,11 +232,6 @@ func segmentMemfd(data []byte) (int, error) {
 			return -1, fmt.Errorf("segwriter: filling memfd: %w", err)
 		}
 		rest = rest[n:]
-	}
-	const seals = unix.F_SEAL_WRITE | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("segwriter: sealing memfd: %w", err)
 	}
 	return fd, nil
 }

@@ -133,7 +133,20 @@ var (
 // one close; timeout bounds the wait for that. The error says why for
 // every result but Alive and Restarted. A reader of a file has no VPP
 // behind it and is always Alive.
+//
+// Probe takes turns with reads and Close (a probe of a closed reader
+// returns Failed and an error wrapping os.ErrClosed): it may keep the
+// connection of an unanswered probe for the next one, which Close closes.
 func (r *Reader) Probe(timeout time.Duration) (Liveness, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return Failed, r.errClosed()
+	}
+	return r.probe(timeout)
+}
+
+func (r *Reader) probe(timeout time.Duration) (Liveness, error) {
 	if r.conn.segment == (fileKey{}) {
 		return Alive, nil
 	}
@@ -154,7 +167,7 @@ func (r *Reader) Probe(timeout time.Duration) (Liveness, error) {
 	if err != nil && waited {
 		// VPP closed the connection it never answered: it died while
 		// stopped. Ask whatever listens now.
-		return r.Probe(timeout)
+		return r.probe(timeout)
 	}
 	if err != nil {
 		return ClassifyError(err), err

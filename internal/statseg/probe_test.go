@@ -3,6 +3,7 @@ package statseg
 import (
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -137,5 +138,43 @@ func TestProbeOfAVPPKilledWhileStopped(t *testing.T) {
 	ln.Close() // the kernel drops the queued connection and the socket file
 	if got, err := r.Probe(time.Second); got != Gone || !errors.Is(err, ErrGone) {
 		t.Fatalf("Probe after VPP died = %v, %v", got, err)
+	}
+}
+
+// TestProbeAndCloseTakeTurns: a probe racing Close (vppstatsfs probes from
+// its own goroutine) neither races on the connection a probe keeps for an
+// unanswered VPP nor leaks it, and a probe after Close says the reader is
+// closed.
+func TestProbeAndCloseTakeTurns(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
+	srv := newTestServer(t, sock, w.Fd())
+	r, err := Connect(sock, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stopped VPP: the probe keeps its unanswered connection.
+	srv.Close()
+	ln, err := net.Listen("unixpacket", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan Liveness)
+	go func() {
+		l, _ := r.Probe(100 * time.Millisecond)
+		done <- l
+	}()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l := <-done; l != NoAnswer && l != Failed {
+		t.Fatalf("probe racing Close = %v, want no answer (before Close) or failed (after)", l)
+	}
+	if r.conn.pending >= 0 {
+		t.Fatalf("the unanswered probe's connection %d stayed open after Close", r.conn.pending)
+	}
+	if l, err := r.Probe(100 * time.Millisecond); l != Failed || !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Probe after Close = %v, %v; want failed, os.ErrClosed", l, err)
 	}
 }

@@ -1,26 +1,16 @@
+//go:build vpp
+
 package vppapi
 
 import (
-	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vppstats/vppstats/internal/vpptest"
 )
-
-func startLive(t *testing.T, socket string) (*Client, *observer.ObservedLogs) {
-	t.Helper()
-	core, logs := observer.New(zap.InfoLevel)
-	c := Start(Config{SocketPath: socket, Logger: zap.New(core), watch: 50 * time.Millisecond})
-	t.Cleanup(c.Close)
-	return c, logs
-}
 
 // waitFor polls the client's table until ok holds (bounded, to fail a hang
 // rather than to time anything).
@@ -48,11 +38,11 @@ func byName(tb *Table, name string) (Interface, bool) {
 	return Interface{}, false
 }
 
-func TestLiveInterfaceTable(t *testing.T) {
+func TestVPPInterfaceTable(t *testing.T) {
 	vpp := vpptest.Start(t, vpptest.Options{})
 	vpp.MustCLI(t, "create loopback interface")
 	vpp.MustCLI(t, "create sub-interfaces loop0 100")
-	c, _ := startLive(t, vpp.APISocket())
+	c, _ := startClient(t, vpp.APISocket())
 
 	tb := waitFor(t, c, "loop0 and its sub-interface", func(tb *Table) bool {
 		_, ok := byName(tb, "loop0.100")
@@ -91,10 +81,10 @@ func TestLiveInterfaceTable(t *testing.T) {
 	waitFor(t, c, "loop1 gone", func(tb *Table) bool { _, ok := byName(tb, "loop1"); return !ok && tb.Len() > 0 })
 }
 
-func TestLiveRestartIsFollowed(t *testing.T) {
+func TestVPPRestartIsFollowed(t *testing.T) {
 	vpp := vpptest.Start(t, vpptest.Options{})
 	vpp.MustCLI(t, "create loopback interface")
-	c, _ := startLive(t, vpp.APISocket())
+	c, _ := startClient(t, vpp.APISocket())
 	waitFor(t, c, "loop0", func(tb *Table) bool { _, ok := byName(tb, "loop0"); return ok })
 
 	// VPP leaves api.sock behind when it stops; the new VPP's socket file
@@ -105,29 +95,4 @@ func TestLiveRestartIsFollowed(t *testing.T) {
 	waitFor(t, c, "the new VPP", func(tb *Table) bool { _, ok := byName(tb, "loop0"); return tb.Connected && ok })
 	c.Refresh() // loop1 came after the connection: the stats epoch changed
 	waitFor(t, c, "loop1 of the new VPP", func(tb *Table) bool { _, ok := byName(tb, "loop1"); return tb.Connected && ok })
-}
-
-func TestLiveMissingOrRefusingSocket(t *testing.T) {
-	dir := t.TempDir()
-	missing, logs := startLive(t, filepath.Join(dir, "nothing.sock"))
-
-	refusing := filepath.Join(dir, "refusing.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: refusing, Net: "unix"})
-	require.NoError(t, err)
-	l.SetUnlinkOnClose(false)
-	require.NoError(t, l.Close()) // the file stays; connecting is refused
-	refused, refusedLogs := startLive(t, refusing)
-
-	for _, x := range []struct {
-		c    *Client
-		logs *observer.ObservedLogs
-	}{{missing, logs}, {refused, refusedLogs}} {
-		waitLogs := time.Now().Add(10 * time.Second)
-		for x.logs.FilterMessageSnippet("VPP binary API unavailable").Len() == 0 && time.Now().Before(waitLogs) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		assert.Equal(t, 1, x.logs.FilterMessageSnippet("VPP binary API unavailable").Len())
-		assert.False(t, x.c.Table().Connected)
-		assert.Zero(t, x.c.Table().Len())
-	}
 }

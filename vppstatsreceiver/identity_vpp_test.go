@@ -1,3 +1,5 @@
+//go:build vpp
+
 package vppstatsreceiver
 
 import (
@@ -61,7 +63,7 @@ func adminUp(ifName string, want int64) func(pmetric.Metrics) bool {
 	}
 }
 
-func TestLiveInterfaceStateFromRealVPP(t *testing.T) {
+func TestVPPInterfaceState(t *testing.T) {
 	v := vpptest.Start(t, vpptest.Options{})
 	v.MustCLI(t, "create loopback interface")
 	v.MustCLI(t, "create sub-interfaces loop0 100")
@@ -122,7 +124,7 @@ func TestLiveInterfaceStateFromRealVPP(t *testing.T) {
 	})
 }
 
-func TestLiveMissingOrRefusingAPISocketLeavesCountersFlowing(t *testing.T) {
+func TestVPPMissingOrRefusingAPISocketLeavesCountersFlowing(t *testing.T) {
 	v := vpptest.Start(t, vpptest.Options{})
 	v.MustCLI(t, "create loopback interface")
 	dir := t.TempDir()
