@@ -87,6 +87,10 @@ receivers:
     socket_path: %s
     collection_interval: 500ms
     instance: e2e
+    # Every node, idle ones too: the two Prometheus exporters are compared
+    # on a page of over 1,000 lines.
+    nodes:
+      include_idle: true
 exporters:
   file:
     path: %s
