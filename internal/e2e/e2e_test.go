@@ -87,6 +87,10 @@ receivers:
     socket_path: %s
     collection_interval: 500ms
     instance: e2e
+    # Every node, idle ones too: the two Prometheus exporters are compared
+    # on a page of over 1,000 lines.
+    nodes:
+      include_idle: true
 exporters:
   file:
     path: %s
@@ -508,15 +512,41 @@ service:
 			}
 		})
 	}
+	validate := func(f string, env ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx(t), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, otelcol, "validate", "--config", repoPath(t, "config", f))
+		cmd.Env = append(append(os.Environ(), "OTLP_ENDPOINT=http://127.0.0.1:4318"), env...)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
 	t.Run("shipped configs are valid", func(t *testing.T) {
 		for _, f := range []string{"demo.yaml", "otlp.yaml", "prometheus.yaml"} {
-			ctx, cancel := context.WithTimeout(ctx(t), 60*time.Second)
-			cmd := exec.CommandContext(ctx, otelcol, "validate", "--config", repoPath(t, "config", f))
-			cmd.Env = append(os.Environ(), "OTLP_ENDPOINT=127.0.0.1:4317")
-			if b, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("config/%s: %v\n%s", f, err, b)
+			if out, err := validate(f); err != nil {
+				t.Errorf("config/%s: %v\n%s", f, err, out)
 			}
-			cancel()
+		}
+	})
+	// Every codec and level config/otlp.yaml documents validates; snappy
+	// with the default level 1 is refused naming the codec, as the file
+	// says.
+	t.Run("otlp.yaml compression settings", func(t *testing.T) {
+		for _, env := range [][]string{
+			{"OTLP_COMPRESSION=gzip", "OTLP_COMPRESSION_LEVEL=9"},
+			{"OTLP_COMPRESSION=gzip", "OTLP_COMPRESSION_LEVEL=0"},
+			{"OTLP_COMPRESSION=zstd"},
+			{"OTLP_COMPRESSION=zstd", "OTLP_COMPRESSION_LEVEL=4"},
+			{"OTLP_COMPRESSION=none"},
+			{"OTLP_COMPRESSION=snappy", "OTLP_COMPRESSION_LEVEL=0"},
+			{"OTLP_ENDPOINT=https://collector.example:4318"},
+		} {
+			if out, err := validate("otlp.yaml", env...); err != nil {
+				t.Errorf("config/otlp.yaml with %v: %v\n%s", env, err, out)
+			}
+		}
+		out, err := validate("otlp.yaml", "OTLP_COMPRESSION=snappy")
+		if err == nil || !strings.Contains(out, `"snappy"`) {
+			t.Errorf("config/otlp.yaml with snappy at level 1: %v, want a refusal naming snappy:\n%s", err, out)
 		}
 	})
 }

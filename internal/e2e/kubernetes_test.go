@@ -20,7 +20,7 @@ func TestKubernetesConfigsAreValid(t *testing.T) {
 		c, cancel := context.WithTimeout(ctx(t), 60*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(c, otelcol, "validate", "--config", cfg)
-		cmd.Env = append(os.Environ(), "OTLP_ENDPOINT=127.0.0.1:4317")
+		cmd.Env = append(os.Environ(), "OTLP_ENDPOINT=http://127.0.0.1:4318")
 		b, err := cmd.CombinedOutput()
 		return string(b), err
 	}

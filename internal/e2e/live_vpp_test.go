@@ -208,7 +208,7 @@ func TestVPPDumpAndLsMatchGetStats(t *testing.T) {
 // (only socket, ports and intervals overridden) against a real VPP that is
 // killed with SIGKILL, its socket left on a disk filesystem, and started
 // again: one warning when it goes, one line when it is back, no error and
-// no stack trace; through OTLP, no point of the dead VPP after its death,
+// no stack trace; through OTLP/HTTP (gzip), no point of the dead VPP after its death,
 // and the new VPP's series with new start times.
 func TestVPPShippedConfigs(t *testing.T) {
 	t.Parallel()
@@ -220,7 +220,7 @@ func TestVPPShippedConfigs(t *testing.T) {
 			if _, err := v.ExecLines("create loopback interface", "set interface state loop0 up"); err != nil {
 				t.Fatal(err)
 			}
-			sink, sinkAddr := startSink(t)
+			sink, sinkURL, _ := startHTTPSink(t, false)
 			const interval = 500 * time.Millisecond
 			// The shipped file, then one that overrides only what a test
 			// must (the distribution has no yaml: provider for --set).
@@ -243,7 +243,7 @@ service:
 				override += fmt.Sprintf("exporters:\n  prometheus_text:\n    endpoint: 127.0.0.1:%d\n", freePort(t))
 			}
 			args := []string{"--config", repoPath(t, "config", name), "--config", writeConfig(t, shortTempDir(t), "override.yaml", override)}
-			col := start(t, "otelcol-vpp", []string{"OTLP_ENDPOINT=" + sinkAddr, "VPP_INSTANCE=e2e"}, otelcol, args...)
+			col := start(t, "otelcol-vpp", []string{"OTLP_ENDPOINT=" + sinkURL, "VPP_INSTANCE=e2e"}, otelcol, args...)
 			waitFor(t, 60*time.Second, "VPP connected", func() (bool, string) {
 				return strings.Contains(col.out.String(), "connected to VPP's stats segment"), ""
 			}, col)
@@ -285,7 +285,25 @@ service:
 			if name != "otlp.yaml" {
 				return
 			}
+			// otlp.yaml ships OTLP/HTTP with gzip: every request gzip,
+			// decoded and accepted.
+			enc, refused := sink.requests()
+			if len(refused) > 0 {
+				t.Errorf("the OTLP/HTTP sink refused %d requests, e.g. %s", len(refused), refused[0])
+			}
+			if len(enc) != 1 || enc["gzip"] == 0 {
+				t.Errorf("requests per Content-Encoding %v, want gzip only", enc)
+			}
 			ps, _ := sink.snapshot()
+			loop0 := 0
+			for _, p := range ps {
+				if p.metric == "vpp.interface.packets" && p.attrs["network.interface.name"] == "loop0" && p.res["vpp.instance"] == "e2e" {
+					loop0++
+				}
+			}
+			if loop0 == 0 {
+				t.Errorf("no vpp.interface.packets of loop0 (vpp.instance e2e) among %d points", len(ps))
+			}
 			var oldStart, newStart time.Time
 			for _, p := range ps {
 				if p.metric != "vpp.node.calls" {

@@ -1,7 +1,8 @@
 // Command e2ebench measures what shipping VPP's stats costs end to end, in
 // one run and on the same segments: VPP's own Prometheus exporter
 // (vpp_prometheus_export) against otelcol-vpp with the receiver alone, with
-// the shipped config/otlp.yaml into a local OTLP sink that discards, and
+// the shipped config/otlp.yaml into a local OTLP/HTTP sink that discards
+// (with an OTLP/gRPC one beside it for the otlp_grpc variant), and
 // with the shipped config/prometheus.yaml scraped once per collection
 // interval. Each job runs as its own process on a segment served by
 // `vppstat serve --replay`, updated every collection interval as a live
@@ -46,7 +47,7 @@ func main() {
 		realIvl   = flag.Duration("interval-real", time.Second, "collection interval on the real capture")
 		simIvl    = flag.Duration("interval-sim", 3*time.Second, "collection interval on the 10k x 4 simulation")
 		only      = flag.String("jobs", "", "run only the jobs whose name matches this regular expression (the C exporter and receiver-alone jobs always run: the others are measured against them)")
-		variants  = flag.Bool("variants", false, "also run the settings study of config/otlp.yaml (compression, processors)")
+		variants  = flag.Bool("variants", false, "also run the settings study of config/otlp.yaml (codecs and gzip levels, the previous otlp_grpc exporter, processors)")
 		inputsRE  = flag.String("inputs", "", "run only the inputs whose name matches this regular expression")
 		out       = flag.String("o", "", "also write the table to this file")
 	)

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -98,18 +99,31 @@ func (e *env) measure(in input, sock string, j job) result {
 			r.err = fmt.Errorf("no points per scrape known for %s: the receiver-alone job must run first", in.name)
 			return r
 		}
-		base := e.sink.points.Load()
+		base, refused := e.sink.points.Load(), e.sink.refused.Load()
 		r.series = int(per)
-		var wire0, raw0 int64
+		var wire0, raw0, points0 int64
 		r.err = e.measureEvents(p, in.interval, startup, func() int64 { return (e.sink.points.Load() - base) / per }, &r, func() {
-			wire0, raw0 = e.sink.wire.Load(), e.sink.raw.Load()
+			wire0, raw0, points0 = e.sink.wire.Load(), e.sink.raw.Load(), e.sink.points.Load()
 		})
-		if r.err == nil {
-			r.wireBytes = (e.sink.wire.Load() - wire0) / int64(r.scrapes)
-			r.textBytes = (e.sink.raw.Load() - raw0) / int64(r.scrapes)
+		if n := e.sink.refused.Load() - refused; n > 0 {
+			r.err = fmt.Errorf("the OTLP/HTTP sink refused %d requests, as the Collector's OTLP receiver would (over %d MiB?)%s", n, maxHTTPBody>>20, errSuffix(r.err))
+		}
+		// Bytes per point times points per scrape: the batch processor's
+		// requests straddle scrapes, so the window holds up to a scrape
+		// more or less than r.scrapes.
+		if points := e.sink.points.Load() - points0; r.err == nil && points > 0 {
+			r.wireBytes = (e.sink.wire.Load() - wire0) * per / points
+			r.textBytes = (e.sink.raw.Load() - raw0) * per / points
 		}
 	}
 	return r
+}
+
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return ": " + err.Error()
 }
 
 // minScrapes is the fewest scrapes a measurement averages over.
@@ -129,7 +143,7 @@ func (e *env) collectorArgs(in input, sock string, j job) ([]string, string, err
 		return nil, "", err
 	}
 	var cfg struct {
-		Exporters  map[string]map[string]any `yaml:"exporters"`
+		Exporters  map[string]any            `yaml:"exporters"`
 		Extensions map[string]map[string]any `yaml:"extensions"`
 		Service    struct {
 			Extensions []string `yaml:"extensions"`
@@ -146,17 +160,30 @@ func (e *env) collectorArgs(in input, sock string, j job) ([]string, string, err
 		"receivers::vppstats::collection_interval=" + in.interval.String(),
 		"service::telemetry::metrics::level=none",
 	}
-	url := ""
-	for _, id := range cfg.Service.Pipelines["metrics"].Exporters {
-		if _, ok := cfg.Exporters[id]["endpoint"]; !ok {
-			continue
+	exporters, err := pipelineExporters(cfg.Service.Pipelines["metrics"].Exporters, j.sets)
+	if err != nil {
+		return nil, "", err
+	}
+	// Every exporter of the file, in the pipeline or not (the collector
+	// validates them all), and those the job adds: OTLP ones send to the
+	// sink of their protocol, a pull job's serves /metrics on a free port.
+	ids := slices.Sorted(maps.Keys(cfg.Exporters))
+	for _, id := range exporters {
+		if cfg.Exporters[id] == nil {
+			ids = append(ids, id)
 		}
-		endpoint := e.sink.addr
-		if j.via == viaPull {
-			endpoint = fmt.Sprintf("127.0.0.1:%d", freePort())
+	}
+	url := ""
+	for _, id := range ids {
+		typ, _, _ := strings.Cut(id, "/")
+		endpoint, ok := e.sink.endpoints[typ]
+		if j.via == viaPull && pullExporters[typ] && slices.Contains(exporters, id) {
+			endpoint, ok = fmt.Sprintf("127.0.0.1:%d", freePort()), true
 			url = "http://" + endpoint + "/metrics"
 		}
-		sets = append(sets, fmt.Sprintf("exporters::%s::endpoint=%s", id, endpoint))
+		if ok {
+			sets = append(sets, fmt.Sprintf("exporters::%s::endpoint=%s", id, endpoint))
+		}
 	}
 	for _, id := range cfg.Service.Extensions {
 		if _, ok := cfg.Extensions[id]["endpoint"]; ok {
@@ -173,6 +200,25 @@ func (e *env) collectorArgs(in input, sock string, j job) ([]string, string, err
 	// The collector merges its --config files in order, later ones
 	// overriding (lists replaced whole): the shipped file stays as is.
 	return []string{"--config", path, "--config", overrides}, url, nil
+}
+
+// pullExporters are the exporter types that serve /metrics.
+var pullExporters = map[string]bool{"prometheus": true, "prometheus_text": true}
+
+// pipelineExporters is the metrics pipeline's exporter list: the shipped
+// file's, unless the job's overrides replace it.
+func pipelineExporters(shipped, sets []string) ([]string, error) {
+	const key = "service::pipelines::metrics::exporters="
+	for _, s := range sets {
+		if v, ok := strings.CutPrefix(s, key); ok {
+			var ids []string
+			if err := yaml.Unmarshal([]byte(v), &ids); err != nil {
+				return nil, fmt.Errorf("override %q: %w", s, err)
+			}
+			return ids, nil
+		}
+	}
+	return shipped, nil
 }
 
 // overrideFile writes --set style overrides ("a::b::c=yaml value") as a
