@@ -154,7 +154,7 @@ bench-go:
 	$(GO) test -run='^$$' -bench='^Benchmark(Consume|MetricsRequest|RetainedHeap)$$' -benchtime=5x $(BENCHFLAGS) ./promtextexporter/ | tee -a $$out; \
 	$(GO) run ./internal/benchtable < $$out | tee $(BUILD)/bench-go.md
 
-# End to end (internal/e2ebench, ~4.5 minutes; the first time also the 10k x
+# End to end (internal/e2ebench, ~10 minutes; the first time also the 10k x
 # 4 simulation, if no other benchmark cached it): VPP's own
 # vpp_prometheus_export against otelcol-vpp (receiver alone, the shipped
 # config/otlp.yaml into a discarding OTLP sink, the shipped
@@ -164,7 +164,10 @@ bench-go:
 # the simulated 10,000 x 4 segment, each served by `vppstat serve --replay`
 # with --update-interval equal to its collection interval, so that every
 # scrape sees values changed in place as on a live VPP (heartbeat,
-# last_update, interface and node counters; same epoch).
+# last_update, interface and node counters; same epoch). The main jobs run in
+# 3 rounds (-rounds), one after the other in each, and each row is the job's
+# median round with its ratio to the C exporter of each round: the machine's
+# speed drifts by minutes, and this keeps a slow minute out of the ratios.
 # E2EBENCHFLAGS=-variants adds the settings study of config/otlp.yaml
 # (compression, batching, processors, GOMEMLIMIT; ~8 more minutes).
 E2EBENCHFLAGS ?=

@@ -43,6 +43,7 @@ func main() {
 		configDir = flag.String("config-dir", "config", "directory of the shipped collector configurations")
 		vppDir    = flag.String("vpp-dir", "", "VPP runtime (its bin/vpp_prometheus_export and run-vpp.sh); default $VPPSTATS_VPP_DIR or ../shared/vpp/v26.06 beside the repository, as the live tests find it (vpptest.Dir)")
 		scrapes   = flag.Int("scrapes", 10, "scrapes measured per job, after a warm-up")
+		rounds    = flag.Int("rounds", 3, "rounds of the main jobs per input, one job after the other in each round; each row is the job's median round (variants run in the first round only)")
 		window    = flag.Duration("window", 40*time.Second, "a job that has not done -scrapes scrapes after this long stops at 3")
 		realIvl   = flag.Duration("interval-real", time.Second, "collection interval on the real capture")
 		simIvl    = flag.Duration("interval-sim", 3*time.Second, "collection interval on the 10k x 4 simulation")
@@ -52,15 +53,18 @@ func main() {
 		out       = flag.String("o", "", "also write the table to this file")
 	)
 	flag.Parse()
-	if err := run(*otelcol, *vppstat, *configDir, *vppDir, *scrapes, *window, *realIvl, *simIvl, *only, *inputsRE, *variants, *out); err != nil {
+	if err := run(*otelcol, *vppstat, *configDir, *vppDir, *scrapes, *rounds, *window, *realIvl, *simIvl, *only, *inputsRE, *variants, *out); err != nil {
 		logf("%v", err)
 		os.Exit(1)
 	}
 }
 
-func run(otelcol, vppstat, configDir, vppDir string, scrapes int, window, realIvl, simIvl time.Duration, only, inputsRE string, variants bool, out string) error {
+func run(otelcol, vppstat, configDir, vppDir string, scrapes, rounds int, window, realIvl, simIvl time.Duration, only, inputsRE string, variants bool, out string) error {
 	if scrapes < minScrapes {
 		return fmt.Errorf("-scrapes must be at least %d", minScrapes)
+	}
+	if rounds < 1 {
+		return errors.New("-rounds must be at least 1")
 	}
 	if vppDir == "" {
 		dir, err := vpptest.Dir()
@@ -141,19 +145,24 @@ func run(otelcol, vppstat, configDir, vppDir string, scrapes int, window, realIv
 			return err
 		}
 		err = waitUntil(srv, 60*time.Second, "stats socket "+sock, func() bool { return socketAccepts(sock) })
-		for _, j := range jobs {
-			if err != nil {
-				break
+		for round := range rounds {
+			for _, j := range jobs {
+				if err != nil {
+					break
+				}
+				if (j.variant && (!variants || round > 0)) || (!j.baseline() && !jobRE.MatchString(j.name)) {
+					continue
+				}
+				logf("%s: round %d/%d: %s (interval %v, %d scrapes)", in.name, round+1, rounds, j.name, in.interval, scrapes)
+				r := e.measure(in, sock, j)
+				r.round = round
+				if r.err != nil {
+					logf("%s: %s: %v", in.name, j.name, r.err)
+				} else {
+					logf("%s: %s: %v CPU per scrape", in.name, j.name, r.cpu)
+				}
+				results = append(results, r)
 			}
-			if (j.variant && !variants) || (!j.baseline() && !jobRE.MatchString(j.name)) {
-				continue
-			}
-			logf("%s: %s (interval %v, %d scrapes)", in.name, j.name, in.interval, scrapes)
-			r := e.measure(in, sock, j)
-			if r.err != nil {
-				logf("%s: %s: %v", in.name, j.name, r.err)
-			}
-			results = append(results, r)
 		}
 		srv.stop()
 		os.RemoveAll(tmp)
@@ -162,7 +171,7 @@ func run(otelcol, vppstat, configDir, vppDir string, scrapes int, window, realIv
 		}
 	}
 
-	table := report(results, inputs, jobs, scrapes, time.Since(started), buildInfo())
+	table := report(summarize(results), inputs, jobs, scrapes, rounds, time.Since(started), buildInfo())
 	fmt.Print(table)
 	if out != "" {
 		if err := os.WriteFile(out, []byte(table), 0o644); err != nil {

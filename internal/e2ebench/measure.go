@@ -24,17 +24,21 @@ import (
 type result struct {
 	input, job string
 	variant    bool
-	scrapes    int
-	cpu        time.Duration // per scrape
-	keepUp     float64       // scrapes done per collection interval (1 = kept up)
-	rssPeak    int64
-	rssEnd     int64
-	series     int   // points per scrape, or series on the /metrics page
-	wireBytes  int64 // per /metrics response or OTLP scrape, as sent
-	textBytes  int64 // per /metrics response or OTLP scrape, decoded
-	latP50     time.Duration
-	latMax     time.Duration
-	err        error
+	round      int // 0-based
+	// ratios are the job's CPU per scrape over the C exporter's, one per
+	// round, ascending (summarize).
+	ratios    []float64
+	scrapes   int
+	cpu       time.Duration // per scrape
+	keepUp    float64       // scrapes done per collection interval (1 = kept up)
+	rssPeak   int64
+	rssEnd    int64
+	series    int   // points per scrape, or series on the /metrics page
+	wireBytes int64 // per /metrics response or OTLP scrape, as sent
+	textBytes int64 // per /metrics response or OTLP scrape, decoded
+	latP50    time.Duration
+	latMax    time.Duration
+	err       error
 }
 
 // env is what every measurement needs.

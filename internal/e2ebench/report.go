@@ -17,10 +17,13 @@ const (
 // report prints the results as markdown: one table of every job on every
 // input with its ratio to the C exporter on the same input, then the P7
 // targets and whether this run met them.
-func report(results []result, inputs []input, jobs []job, scrapes int, took time.Duration, goVersion string) string {
+func report(results []result, inputs []input, jobs []job, scrapes, rounds int, took time.Duration, goVersion string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## End to end: otelcol-vpp against vpp_prometheus_export (same run, same segments)\n\n")
 	fmt.Fprintf(&b, "%s, %s/%s, %d CPUs; up to %d scrapes per job after a warm-up (column scrapes); the run took %v.\n", goVersion, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), scrapes, took.Round(time.Second))
+	if rounds > 1 {
+		fmt.Fprintf(&b, "%d rounds: in each, the jobs of an input run one after the other. A row is the job's median round (by CPU); its ratio is the median of its ratios to the C exporter of the same round, with all rounds' ratios in parentheses. Variants ran in the first round only.\n", rounds)
+	}
 	for _, in := range inputs {
 		fmt.Fprintf(&b, "Input %s: %s, collection interval %v, served by `vppstat serve --replay` updated every %v as a live VPP's (heartbeat, last_update, interface and node counters, in place).\n", in.name, in.segment, in.interval, in.interval)
 	}
@@ -29,7 +32,7 @@ func report(results []result, inputs []input, jobs []job, scrapes int, took time
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	cBase := map[string]result{}
 	for _, r := range results {
-		if r.err == nil && strings.HasPrefix(r.job, "vpp_prometheus_export") {
+		if r.err == nil && isCExporter(r) {
 			cBase[r.input] = r
 		}
 	}
@@ -39,8 +42,15 @@ func report(results []result, inputs []input, jobs []job, scrapes int, took time
 			continue
 		}
 		ratio := "-"
-		if c, ok := cBase[r.input]; ok && c.cpu > 0 {
-			ratio = fmt.Sprintf("%.2fx", float64(r.cpu)/float64(c.cpu))
+		if x, ok := r.ratio(); ok {
+			ratio = fmt.Sprintf("%.2fx", x)
+			if len(r.ratios) > 1 {
+				all := make([]string, len(r.ratios))
+				for i, y := range r.ratios {
+					all[i] = fmt.Sprintf("%.2f", y)
+				}
+				ratio += " (" + strings.Join(all, ", ") + ")"
+			}
 		}
 		pageBytes, lat := "-", "-"
 		if r.textBytes > 0 {
@@ -65,7 +75,7 @@ func report(results []result, inputs []input, jobs []job, scrapes int, took time
 			if j.target == 0 || !ok || r.err != nil || !haveC {
 				continue
 			}
-			ratio := float64(r.cpu) / float64(c.cpu)
+			ratio, _ := r.ratio()
 			fmt.Fprintf(&b, "| %s <= %.2fx C exporter CPU | %s | %.2fx | %s |\n", j.name, j.target, in.name, ratio, yes(ratio <= j.target))
 			if j.via == viaPull {
 				fmt.Fprintf(&b, "| %s /metrics latency below the C exporter's (p50) | %s | %s vs %s | %s |\n", j.name, in.name, ms(r.latP50), ms(c.latP50), yes(r.latP50 < c.latP50))
