@@ -54,20 +54,6 @@ func sameLines(t *testing.T, what, want, got string) {
 	}
 }
 
-// getStats runs vpp_get_stats, failing the test on error (and skipping, or
-// failing with CI=true, when there is no VPP runtime).
-func getStats(t *testing.T, sock string, args ...string) string {
-	t.Helper()
-	if _, err := vpptest.Dir(); err != nil {
-		vpptest.Unavailable(t, "%v", err)
-	}
-	out, err := vpptest.GetStats(sock, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestVPPGetStatsReadsReplay: VPP's C reader reads each capture served by
 // `vppstat serve --replay` exactly as it read the real VPP.
 func TestVPPGetStatsReadsReplay(t *testing.T) {
@@ -84,7 +70,7 @@ func TestVPPGetStatsReadsReplay(t *testing.T) {
 			sock := filepath.Join(shortTempDir(t), "stats.sock")
 			serveReplay(t, vppstat, sock, seg)
 			want := gunzip(t, strings.TrimSuffix(seg, ".seg.gz")+".dump.txt.gz")
-			sameLines(t, "vpp_get_stats dump of the replay", want, getStats(t, sock, "dump"))
+			sameLines(t, "vpp_get_stats dump of the replay", want, vpptest.MustGetStatsOn(t, sock, "dump"))
 		})
 	}
 }
@@ -102,9 +88,9 @@ func TestVPPGetStatsReadsSimulate(t *testing.T) {
 			"--interfaces", "200", "--threads", "4", "--update-interval", "1s")
 		waitSocket(t, sock, sim)
 		for attempt := 0; ; attempt++ {
-			before := getStats(t, sock, "dump")
+			before := vpptest.MustGetStatsOn(t, sock, "dump")
 			ours := run(t, vppstat, "dump", "--socket", sock)
-			if getStats(t, sock, "dump") == before {
+			if vpptest.MustGetStatsOn(t, sock, "dump") == before {
 				sameLines(t, "vppstat dump vs vpp_get_stats dump", before, ours)
 				if n := strings.Count(before, "/if/names"); n != 201 {
 					t.Fatalf("%d interface names, want 201", n)
@@ -124,8 +110,8 @@ func TestVPPGetStatsReadsSimulate(t *testing.T) {
 		waitSocket(t, sock, sim)
 		names := map[string]bool{}
 		for range 20 {
-			names[getStats(t, sock, "dump", "^/if/names$")] = true
-			getStats(t, sock, "ls")
+			names[vpptest.MustGetStatsOn(t, sock, "dump", "^/if/names$")] = true
+			vpptest.MustGetStatsOn(t, sock, "ls")
 			time.Sleep(50 * time.Millisecond)
 		}
 		if len(names) < 2 {
@@ -191,9 +177,9 @@ func TestVPPDumpAndLsMatchGetStats(t *testing.T) {
 	sock := v.StatsSocket()
 	for _, args := range [][]string{{"dump"}, {"ls"}, {"dump", "^/if/", "^/err/ip4"}, {"ls", "^/sys/"}} {
 		for attempt := 0; ; attempt++ {
-			before := getStats(t, sock, args...)
+			before := vpptest.MustGetStatsOn(t, sock, args...)
 			ours := run(t, vppstat, append([]string{args[0], "--socket", sock}, args[1:]...)...)
-			if getStats(t, sock, args...) == before {
+			if vpptest.MustGetStatsOn(t, sock, args...) == before {
 				sameLines(t, "vppstat "+strings.Join(args, " "), before, ours)
 				break
 			}

@@ -27,6 +27,21 @@ func openTestReplay(t *testing.T, file string, interval time.Duration) *Replay {
 	return rp
 }
 
+// servedReplay serves the capture as a replay updated every interval (by
+// the test: Run is not started) and connects a reader to it.
+func servedReplay(t *testing.T, interval time.Duration) (*Replay, *statseg.Reader) {
+	t.Helper()
+	rp := openTestReplay(t, replayCapture, interval)
+	path := socketPath(t)
+	newTestServer(t, path, rp.Fd())
+	r, err := statseg.Connect(path, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return rp, r
+}
+
 // replayView is what a reader sees of the values a replay moves.
 type replayView struct {
 	epoch                 uint64
@@ -81,14 +96,7 @@ func viewOf(t *testing.T, r *statseg.Reader, ran, idle int) replayView {
 // epoch, by exactly the documented steps; everything else stays as
 // captured, and what never ran (a node with no calls) stays idle.
 func TestReplayUpdatesLikeVPP(t *testing.T) {
-	rp := openTestReplay(t, replayCapture, 10*time.Second)
-	path := socketPath(t)
-	newTestServer(t, path, rp.Fd())
-	r, err := statseg.Connect(path, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	rp, r := servedReplay(t, 10*time.Second)
 
 	ran, idle := nodeColumns(t, r)
 	before := viewOf(t, r, ran, idle)
@@ -174,14 +182,7 @@ func TestReplayClientsMapReadOnly(t *testing.T) {
 // TestReplayRun: Run updates on its own every interval until its context
 // ends.
 func TestReplayRun(t *testing.T) {
-	rp := openTestReplay(t, replayCapture, time.Millisecond)
-	path := socketPath(t)
-	newTestServer(t, path, rp.Fd())
-	r, err := statseg.Connect(path, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	rp, r := servedReplay(t, time.Millisecond)
 	ran, idle := nodeColumns(t, r)
 	first := viewOf(t, r, ran, idle)
 

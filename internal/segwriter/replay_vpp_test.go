@@ -12,20 +12,6 @@ import (
 	"github.com/vppstats/vppstats/internal/vpptest"
 )
 
-// getStats runs VPP's own vpp_get_stats on sock, failing the test on error
-// (skipping, or failing with CI=true, when there is no VPP runtime).
-func getStats(t *testing.T, sock string, args ...string) string {
-	t.Helper()
-	if _, err := vpptest.Dir(); err != nil {
-		vpptest.Unavailable(t, "%v", err)
-	}
-	out, err := vpptest.GetStats(sock, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // dumpValue returns the number that starts the dump line of name: the value
 // of a scalar, or the packets of cell [index @ thread] of a counter.
 func dumpValue(t *testing.T, dump, prefix, name string) uint64 {
@@ -54,7 +40,7 @@ func TestVPPGetStatsReadsUpdatingReplay(t *testing.T) {
 	newTestServer(t, sock, rp.Fd())
 
 	read := func() (heartbeat, lastUpdate, rx uint64) {
-		out := getStats(t, sock, "dump", "^/sys/heartbeat$", "^/sys/last_update$", "^/if/rx$")
+		out := vpptest.MustGetStatsOn(t, sock, "dump", "^/sys/heartbeat$", "^/sys/last_update$", "^/if/rx$")
 		return dumpValue(t, out, "", "/sys/heartbeat"), dumpValue(t, out, "", "/sys/last_update"), dumpValue(t, out, "[1 @ 1]: ", "/if/rx")
 	}
 	hb0, lu0, rx0 := read()
@@ -75,7 +61,7 @@ func TestVPPGetStatsReadsUpdatingReplay(t *testing.T) {
 	go func() { done <- fast.Run(ctx) }()
 	var beats []uint64
 	for range 3 {
-		out := getStats(t, fastSock, "dump")
+		out := vpptest.MustGetStatsOn(t, fastSock, "dump")
 		if n := strings.Count(out, "\n"); n < 20000 {
 			t.Errorf("vpp_get_stats dump of the updating replay: %d lines", n)
 		}

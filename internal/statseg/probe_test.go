@@ -12,9 +12,10 @@ import (
 	"github.com/vppstats/vppstats/internal/segwriter"
 )
 
-// TestProbe walks one reader through every answer a stats socket can give,
-// on a simulated VPP (probe_vpp_test.go does the same with a real one).
-func TestProbe(t *testing.T) {
+// probedReader serves a simulated segment on a fresh socket and connects a
+// reader to it.
+func probedReader(t *testing.T) (string, *segwriter.Writer, *segwriter.Server, *Reader) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "stats.sock")
 	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
 	srv := newTestServer(t, sock, w.Fd())
@@ -22,6 +23,13 @@ func TestProbe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sock, w, srv, r
+}
+
+// TestProbe walks one reader through every answer a stats socket can give,
+// on a simulated VPP (probe_vpp_test.go does the same with a real one).
+func TestProbe(t *testing.T) {
+	sock, w, srv, r := probedReader(t)
 	defer r.Close()
 	probe := func(want Liveness, wantErr error) {
 		t.Helper()
@@ -146,13 +154,7 @@ func TestProbeOfAVPPKilledWhileStopped(t *testing.T) {
 // unanswered VPP nor leaks it, and a probe after Close says the reader is
 // closed.
 func TestProbeAndCloseTakeTurns(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "stats.sock")
-	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
-	srv := newTestServer(t, sock, w.Fd())
-	r, err := Connect(sock, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sock, _, srv, r := probedReader(t)
 	// A stopped VPP: the probe keeps its unanswered connection.
 	srv.Close()
 	ln, err := net.Listen("unixpacket", sock)

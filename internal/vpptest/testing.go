@@ -51,3 +51,18 @@ func (v *VPP) MustGetStats(tb testing.TB, args ...string) string {
 	}
 	return out
 }
+
+// MustGetStatsOn runs VPP's vpp_get_stats on any stats socket (ours too) and
+// fails the test on error; without a VPP runtime it skips, or fails with
+// CI=true.
+func MustGetStatsOn(tb testing.TB, sock string, args ...string) string {
+	tb.Helper()
+	if _, err := Dir(); err != nil {
+		Unavailable(tb, "%v", err)
+	}
+	out, err := GetStats(sock, args...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
