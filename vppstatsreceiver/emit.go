@@ -24,16 +24,23 @@ type emitter struct {
 // idleNode says whether node c has not run (on thread t with per_thread,
 // on any thread otherwise) since VPP started or its counters were cleared.
 func (e *emitter) idleNode(c, t int) bool {
+	calls, _ := e.value(e.calls, fieldSimple, c, t)
+	return calls == 0
+}
+
+// value is the value of series (c, t) of v's field f: thread t's cell with
+// per_thread (false when thread t has no such cell), else the sum over all
+// rows, saturating.
+func (e *emitter) value(v *statseg.Value, f field, c, t int) (uint64, bool) {
 	if e.perThread {
-		x, _ := cell(e.calls, fieldSimple, t, c)
-		return x == 0
+		return cell(v, f, t, c)
 	}
-	for r := range rows(e.calls, fieldSimple) {
-		if x, _ := cell(e.calls, fieldSimple, r, c); x != 0 {
-			return false
-		}
+	var sum uint64
+	for r := range rows(v, f) {
+		x, _ := cell(v, f, r, c)
+		sum = addSat(sum, x)
 	}
-	return true
+	return sum, true
 }
 
 func cell(v *statseg.Value, f field, t, c int) (uint64, bool) {
@@ -72,7 +79,6 @@ func (e *emitter) counters(src *source, v *statseg.Value, clearTs pcommon.Timest
 	}
 	skipZero := src.family == famError && !e.s.cfg.Errors.IncludeZero
 	skipIdle := src.family == famNode && e.calls != nil
-	nrows := rows(v, src.field)
 	nattrs := 1 + len(src.fixed)
 	switch src.family {
 	case famInterface, famError, famStat:
@@ -85,18 +91,9 @@ func (e *emitter) counters(src *source, v *statseg.Value, clearTs pcommon.Timest
 	for _, c32 := range src.cols {
 		c := int(c32)
 		for t := range state.nt {
-			var val uint64
-			if e.perThread {
-				x, ok := cell(v, src.field, t, c)
-				if !ok {
-					continue
-				}
-				val = x
-			} else {
-				for r := range nrows {
-					x, _ := cell(v, src.field, r, c)
-					val = addSat(val, x)
-				}
+			val, ok := e.value(v, src.field, c, t)
+			if !ok {
+				continue
 			}
 			start := state.observe(c*state.nt+t, val, st)
 			if skipZero && val == 0 || skipIdle && e.idleNode(c, t) {
