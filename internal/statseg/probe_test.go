@@ -26,6 +26,20 @@ func probedReader(t *testing.T) (string, *segwriter.Writer, *segwriter.Server, *
 	return sock, w, srv, r
 }
 
+// stopVPP stands for a VPP whose main thread stopped: its server is gone, but
+// the socket listens and nobody accepts, so connections queue unanswered.
+// Closing the listener is VPP dying (the kernel drops the queue).
+func stopVPP(t *testing.T, srv *segwriter.Server, sock string) *net.UnixListener {
+	t.Helper()
+	srv.Close()
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
 // TestProbe walks one reader through every answer a stats socket can give,
 // on a simulated VPP (probe_vpp_test.go does the same with a real one).
 func TestProbe(t *testing.T) {
@@ -44,11 +58,7 @@ func TestProbe(t *testing.T) {
 	probe(Alive, nil)
 
 	// Stopped: connections queue up, nobody answers.
-	srv.Close()
-	ln, err := net.Listen("unixpacket", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := stopVPP(t, srv, sock)
 	probe(NoAnswer, ErrNoAnswer)
 	ln.Close()
 	probe(Gone, ErrGone) // no socket file
@@ -85,20 +95,9 @@ func TestProbeOfAFileIsAlive(t *testing.T) {
 // A stopped VPP gets one probe connection, not one per probe: the next
 // probes wait on it, and when VPP resumes it answers that one.
 func TestProbeWaitsOnItsPendingConnection(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "stats.sock")
-	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
-	srv := newTestServer(t, sock, w.Fd())
-	r, err := Connect(sock, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sock, w, srv, r := probedReader(t)
 	defer r.Close()
-	srv.Close()
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := stopVPP(t, srv, sock)
 	for range 5 {
 		if got, _ := r.Probe(50 * time.Millisecond); got != NoAnswer {
 			t.Fatalf("Probe of a stopped VPP = %v", got)
@@ -127,19 +126,9 @@ func TestProbeWaitsOnItsPendingConnection(t *testing.T) {
 // VPP killed while stopped hangs up the probe it never answered: the next
 // probe asks again and finds VPP gone.
 func TestProbeOfAVPPKilledWhileStopped(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "stats.sock")
-	w := newTestWriter(t, segwriter.WriterOptions{Size: 1 << 20})
-	srv := newTestServer(t, sock, w.Fd())
-	r, err := Connect(sock, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sock, _, srv, r := probedReader(t)
 	defer r.Close()
-	srv.Close()
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := stopVPP(t, srv, sock)
 	if got, _ := r.Probe(50 * time.Millisecond); got != NoAnswer {
 		t.Fatalf("Probe of a stopped VPP = %v", got)
 	}
@@ -156,12 +145,7 @@ func TestProbeOfAVPPKilledWhileStopped(t *testing.T) {
 func TestProbeAndCloseTakeTurns(t *testing.T) {
 	sock, _, srv, r := probedReader(t)
 	// A stopped VPP: the probe keeps its unanswered connection.
-	srv.Close()
-	ln, err := net.Listen("unixpacket", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	stopVPP(t, srv, sock)
 	done := make(chan Liveness)
 	go func() {
 		l, _ := r.Probe(100 * time.Millisecond)
