@@ -1,8 +1,6 @@
 package prometheus
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vppstats/vppstats/internal/testutil"
 )
 
 // capture is a real VPP v26.06 segment with traffic on loop0 (index 1),
@@ -39,7 +38,10 @@ func TestPrometheusScrapesOtelcolVPP(t *testing.T) {
 	prom, otelcol, vppstat := bins[0], bins[1], bins[2]
 	dir := shortTempDir(t)
 
-	wantPackets, wantBytes := loop0Received(t, repoPath(t, captureDump))
+	wantPackets, wantBytes, ok := testutil.ReadDump(t, repoPath(t, captureDump)).SumThreads("/if/rx", loop0Index)
+	if !ok {
+		t.Fatalf("%s: no /if/rx line for index %d", captureDump, loop0Index)
+	}
 	if wantPackets == 0 {
 		t.Fatalf("%s: loop0 received no packets: the check would prove nothing", captureDump)
 	}
@@ -177,42 +179,6 @@ func query(addr, q string) ([]string, error) {
 		vals = append(vals, s)
 	}
 	return vals, nil
-}
-
-var dumpCounter = regexp.MustCompile(`^\[(\d+) @ (\d+)\]: (\d+) packets, (\d+) bytes /if/rx$`)
-
-// loop0Received sums loop0's /if/rx over threads in VPP's dump.
-func loop0Received(t *testing.T, path string) (packets, bytes uint64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	found := false
-	sc := bufio.NewScanner(zr)
-	for sc.Scan() {
-		m := dumpCounter.FindStringSubmatch(sc.Text())
-		if m == nil || m[1] != strconv.Itoa(loop0Index) {
-			continue
-		}
-		found = true
-		p, _ := strconv.ParseUint(m[3], 10, 64)
-		b, _ := strconv.ParseUint(m[4], 10, 64)
-		packets += p
-		bytes += b
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if !found {
-		t.Fatalf("%s: no /if/rx line for index %d", path, loop0Index)
-	}
-	return packets, bytes
 }
 
 // binaries returns the absolute paths named by the environment variables,
